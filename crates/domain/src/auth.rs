@@ -1,0 +1,169 @@
+//! Authentication facts: access-token claims, refresh tokens and their families, idempotency keys.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{FamilyId, UserId};
+use crate::user::Role;
+
+/// What an access token asserts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessClaims {
+    /// The user.
+    pub user_id: UserId,
+    /// Their role when the token was issued.
+    pub role: Role,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// When it stops being accepted.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The hash of a refresh token: the only form in which refresh tokens are stored.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RefreshTokenHash(String);
+
+impl RefreshTokenHash {
+    /// Wraps a hash computed by a [`crate::ports::TokenIssuer`] or read from storage.
+    #[must_use]
+    pub fn from_hex(hex: String) -> Self {
+        Self(hex)
+    }
+
+    /// The hash as lower-case hex.
+    #[must_use]
+    pub fn as_hex(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RefreshTokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A prefix is enough to correlate in logs without making the hash itself usable.
+        write!(f, "RefreshTokenHash({}…)", &self.0.get(..8).unwrap_or(""))
+    }
+}
+
+/// A freshly generated refresh token: the secret for the client and the hash to store.
+#[derive(Clone)]
+pub struct NewRefreshToken {
+    /// The opaque secret, shown to the client once.
+    pub secret: String,
+    /// Its hash.
+    pub hash: RefreshTokenHash,
+}
+
+impl fmt::Debug for NewRefreshToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewRefreshToken").field("hash", &self.hash).finish_non_exhaustive()
+    }
+}
+
+/// A stored refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    /// The token's hash.
+    pub hash: RefreshTokenHash,
+    /// The login it belongs to.
+    pub family: FamilyId,
+    /// Whose it is.
+    pub user_id: UserId,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// When it stops being accepted.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The result of presenting a refresh token. Exactly one concurrent presentation of a valid token gets `Consumed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsumeOutcome {
+    /// The token was valid and is now used up; the caller may issue the next token of its family.
+    Consumed(RefreshTokenRecord),
+    /// The token had been used before: its whole family is now revoked.
+    Reused {
+        /// The revoked family.
+        family: FamilyId,
+    },
+    /// The token's family was revoked (logout or reuse).
+    Revoked,
+    /// The token is past its expiry.
+    Expired,
+    /// No such token.
+    Unknown,
+}
+
+/// An `Idempotency-Key`: 1..=255 printable ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+/// Why a header value is not an [`IdempotencyKey`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an idempotency key must be 1 to 255 printable ASCII characters")]
+pub struct IdempotencyKeyError;
+
+impl IdempotencyKey {
+    /// The longest key accepted.
+    pub const MAX_LEN: usize = 255;
+
+    /// Validates a key.
+    ///
+    /// # Errors
+    /// [`IdempotencyKeyError`] when it is empty, too long or not printable ASCII.
+    pub fn parse(raw: &str) -> Result<Self, IdempotencyKeyError> {
+        let ok = !raw.is_empty() && raw.len() <= Self::MAX_LEN && raw.bytes().all(|b| (0x20..=0x7e).contains(&b));
+        if ok { Ok(Self(raw.to_owned())) } else { Err(IdempotencyKeyError) }
+    }
+}
+
+impl AsRef<str> for IdempotencyKey {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A response kept for replay under an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// The status code.
+    pub status: u16,
+    /// The headers worth replaying (such as `Location`, `ETag`, `Content-Type`).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// What [`crate::ports::IdempotencyStore::begin`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyBegin {
+    /// The key was new: the caller runs the request and then completes or releases the key.
+    Started,
+    /// The first request with this key is still running.
+    InProgress,
+    /// The key was used with a different request.
+    Mismatch,
+    /// The key's request finished: replay this.
+    Completed(StoredResponse),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_key_boundaries() {
+        assert!(IdempotencyKey::parse("").is_err());
+        assert!(IdempotencyKey::parse("a").is_ok());
+        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
+        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
+        assert!(IdempotencyKey::parse("tab\there").is_err());
+        assert!(IdempotencyKey::parse("ünicode").is_err());
+        assert!(IdempotencyKey::parse("with space and ~!").is_ok());
+    }
+
+    #[test]
+    fn refresh_token_hash_debug_shows_only_a_prefix() {
+        let h = RefreshTokenHash::from_hex("0123456789abcdef0123".into());
+        assert_eq!(format!("{h:?}"), "RefreshTokenHash(01234567…)");
+    }
+}

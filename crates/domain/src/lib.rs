@@ -1,0 +1,22 @@
+//! TaskFlow's domain: the rules of tasks and users, with no I/O, no async runtime and no framework types.
+//!
+//! - [`task`] and [`user`]: entities and the value objects they are made of, which cannot hold invalid values.
+//! - [`policy`]: who may see and change what.
+//! - [`events`]: the domain events every task change records.
+//! - [`query`]: the read-side query and page shapes (built for a SQL database, not a `Vec`).
+//! - [`auth`]: token claims and refresh-token families.
+//! - [`ports`]: the traits the adapters implement.
+
+pub mod auth;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod policy;
+pub mod ports;
+pub mod query;
+pub mod task;
+mod text;
+pub mod user;
+
+pub use error::RepoError;
+pub use ids::{EventId, FamilyId, TaskId, UserId};

@@ -1,0 +1,388 @@
+//! The ports: what TaskFlow needs from the outside world, as object-safe traits the adapters implement.
+//!
+//! Every adapter (in-memory, PostgreSQL, Redis, crypto) implements these, and `taskflow-contract-tests` checks that
+//! they all behave alike. Absence is `Ok(None)`; the use cases decide what it means.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::auth::{
+    AccessClaims, ConsumeOutcome, IdempotencyBegin, IdempotencyKey, NewRefreshToken, RefreshTokenHash,
+    RefreshTokenRecord, StoredResponse,
+};
+use crate::error::RepoError;
+use crate::events::DomainEvent;
+use crate::ids::{EventId, FamilyId, TaskId, UserId};
+use crate::policy::TaskScope;
+use crate::query::{BulkOutcome, PageRequest, TaskPage, TaskQuery, TaskStats, TaskView};
+use crate::task::{Task, Version};
+use crate::user::{EmailAddress, Password, PasswordHash, User};
+
+/// The source of "now". No code in `domain` or `application` reads the system clock directly.
+pub trait Clock: Send + Sync {
+    /// The current instant.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The source of new ids, so tests can fix them.
+pub trait IdGenerator: Send + Sync {
+    /// A new task id.
+    fn task_id(&self) -> TaskId;
+    /// A new user id.
+    fn user_id(&self) -> UserId;
+    /// A new refresh-token family id.
+    fn family_id(&self) -> FamilyId;
+    /// A new event id.
+    fn event_id(&self) -> EventId;
+}
+
+/// Hashes and verifies passwords. Implementations do the CPU-heavy work off the async threads.
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// Hashes a new password with a fresh salt.
+    ///
+    /// # Errors
+    /// [`RepoError::Unexpected`] when hashing fails.
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, RepoError>;
+
+    /// Whether `password` matches `hash`.
+    ///
+    /// # Errors
+    /// [`RepoError::Unexpected`] when the hash cannot be read.
+    async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, RepoError>;
+
+    /// Spends the same time as [`Self::verify`] and returns `false`; used for unknown emails so that login time
+    /// does not reveal which emails are registered.
+    async fn verify_dummy(&self, password: &Password);
+}
+
+/// Why an access token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Malformed, tampered with, or signed with another key.
+    #[error("the token is invalid")]
+    Invalid,
+    /// Past its expiry.
+    #[error("the token has expired")]
+    Expired,
+}
+
+/// Issues and checks access tokens, and makes refresh-token secrets.
+pub trait TokenIssuer: Send + Sync {
+    /// Issues an access token asserting `claims`.
+    ///
+    /// # Errors
+    /// [`RepoError::Unexpected`] when signing or encrypting fails.
+    fn issue_access(&self, claims: &AccessClaims) -> Result<String, RepoError>;
+
+    /// Checks an access token at `now` and returns what it asserts.
+    ///
+    /// # Errors
+    /// [`TokenError::Invalid`] or [`TokenError::Expired`].
+    fn verify_access(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError>;
+
+    /// A new refresh-token secret (at least 256 random bits) and its hash.
+    fn new_refresh_token(&self) -> NewRefreshToken;
+
+    /// The hash of a presented refresh-token secret.
+    fn hash_refresh_token(&self, secret: &str) -> RefreshTokenHash;
+}
+
+/// Stores refresh tokens (as hashes) grouped in families, one family per login.
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync {
+    /// Stores a new token. If its family was revoked meanwhile, the token is stored but can never be consumed.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn insert(&self, record: &RefreshTokenRecord) -> Result<(), RepoError>;
+
+    /// Atomically consumes a token at `now`. Of any number of concurrent calls with one valid token, exactly one
+    /// gets [`ConsumeOutcome::Consumed`]. Presenting an already consumed token revokes its family and returns
+    /// [`ConsumeOutcome::Reused`]; tokens of a revoked family give [`ConsumeOutcome::Revoked`].
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn consume(&self, hash: &RefreshTokenHash, now: DateTime<Utc>) -> Result<ConsumeOutcome, RepoError>;
+
+    /// Revokes the family of the token with this hash; returns whether such a token existed.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn revoke_family_of(&self, hash: &RefreshTokenHash) -> Result<bool, RepoError>;
+
+    /// Revokes every family of a user (on deletion).
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn revoke_user(&self, user: UserId) -> Result<(), RepoError>;
+}
+
+/// Opens units of work: one per command, spanning all its writes and the events it records.
+#[async_trait]
+pub trait UnitOfWork: Send + Sync {
+    /// Starts a unit of work.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when storage cannot be reached.
+    async fn begin(&self) -> Result<Box<dyn Transaction>, RepoError>;
+}
+
+/// An open unit of work. Dropping it without [`Transaction::commit`] rolls every write back.
+#[async_trait]
+pub trait Transaction: Send + Sync {
+    /// The tasks, as seen and changed inside this unit of work.
+    fn tasks(&self) -> &dyn TaskRepository;
+    /// The users, as seen and changed inside this unit of work.
+    fn users(&self) -> &dyn UserRepository;
+    /// The event outbox, written in this unit of work.
+    fn outbox(&self) -> &dyn EventOutbox;
+
+    /// Makes every write of the unit visible at once.
+    ///
+    /// # Errors
+    /// [`RepoError::Conflict`] when a concurrent change makes the unit impossible; [`RepoError::Unavailable`].
+    async fn commit(self: Box<Self>) -> Result<(), RepoError>;
+}
+
+/// Task writes inside a unit of work.
+#[async_trait]
+pub trait TaskRepository: Send + Sync {
+    /// Stores a new task.
+    ///
+    /// # Errors
+    /// [`RepoError::MissingReference`] when its owner does not exist.
+    async fn insert(&self, task: &Task) -> Result<(), RepoError>;
+
+    /// The task with this id within `scope`, locked for change until the unit ends.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn find_for_update(&self, id: TaskId, scope: TaskScope) -> Result<Option<Task>, RepoError>;
+
+    /// Stores a changed task, provided the stored version is still `expected`.
+    ///
+    /// # Errors
+    /// [`RepoError::Conflict`] when the stored version is not `expected` (or the task is gone).
+    async fn update(&self, task: &Task, expected: Version) -> Result<(), RepoError>;
+
+    /// Deletes the task with this id within `scope`; returns it as it was, or `None` when there was none.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn delete(&self, id: TaskId, scope: TaskScope) -> Result<Option<Task>, RepoError>;
+
+    /// Completes, in one bulk write, every task of `ids` within `scope` that is not completed yet.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn complete_many(&self, ids: &[TaskId], scope: TaskScope, now: DateTime<Utc>)
+    -> Result<BulkOutcome, RepoError>;
+
+    /// Deletes, in one bulk write, every task of `ids` within `scope`.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn delete_many(&self, ids: &[TaskId], scope: TaskScope) -> Result<BulkOutcome, RepoError>;
+}
+
+/// User writes inside a unit of work.
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Stores a new user.
+    ///
+    /// # Errors
+    /// [`RepoError::Duplicate`] when the email is taken (emails are unique case-insensitively).
+    async fn insert(&self, user: &User) -> Result<(), RepoError>;
+
+    /// The user with this id, locked for change until the unit ends.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn find_for_update(&self, id: UserId) -> Result<Option<User>, RepoError>;
+
+    /// Stores a changed user.
+    ///
+    /// # Errors
+    /// [`RepoError::Duplicate`] when the new email is taken.
+    async fn update(&self, user: &User) -> Result<(), RepoError>;
+
+    /// Deletes a user and all their tasks; returns whether the user existed.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn delete(&self, id: UserId) -> Result<bool, RepoError>;
+}
+
+/// The transactional outbox: events written in the same unit of work as the change they describe.
+#[async_trait]
+pub trait EventOutbox: Send + Sync {
+    /// Records events.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn append(&self, events: &[DomainEvent]) -> Result<(), RepoError>;
+}
+
+/// The task read side (CQRS): whole queries answered in one or two statements.
+#[async_trait]
+pub trait TaskReadModel: Send + Sync {
+    /// One task with its owner, if it exists within `scope`.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn get(&self, id: TaskId, scope: TaskScope) -> Result<Option<TaskView>, RepoError>;
+
+    /// One page of a listing: filtered, sorted and paged by the adapter, never in memory by the caller.
+    /// `total` is set for offset paging only; `next` for keyset paging only, `None` on the last page.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn list(&self, query: &TaskQuery) -> Result<TaskPage, RepoError>;
+
+    /// Counts over the tasks within `scope` at `now`.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn stats(&self, scope: TaskScope, now: DateTime<Utc>) -> Result<TaskStats, RepoError>;
+}
+
+/// The user read side.
+#[async_trait]
+pub trait UserReadModel: Send + Sync {
+    /// The user with this id.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn get(&self, id: UserId) -> Result<Option<User>, RepoError>;
+
+    /// The user with this email.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, RepoError>;
+
+    /// One page of users, oldest first (ties on id), and the total count.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn list(&self, page: PageRequest) -> Result<(Vec<User>, u64), RepoError>;
+}
+
+/// A rate limiter's verdict on one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateDecision {
+    /// Whether the request may go ahead.
+    pub allowed: bool,
+    /// The limit per period.
+    pub limit: u32,
+    /// Requests left in the current period after this one.
+    pub remaining: u32,
+    /// Time until the limit is fully restored.
+    pub reset_after: Duration,
+    /// When refused: time until one request would be allowed.
+    pub retry_after: Option<Duration>,
+}
+
+/// A rate limiter shared by every instance that uses the same backing store.
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Counts one request against `key` (`limit` per `period`) and decides it, atomically.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when the backing store cannot be reached.
+    async fn check(&self, key: &str, limit: u32, period: Duration) -> Result<RateDecision, RepoError>;
+}
+
+/// Idempotency keys, seen by every instance.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` for `owner` and a request with `fingerprint`, or reports what the key already holds.
+    /// Keys live for `ttl`.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn begin(
+        &self,
+        owner: UserId,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        ttl: Duration,
+    ) -> Result<IdempotencyBegin, RepoError>;
+
+    /// Stores the response of the request that claimed `key`, for replay.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn complete(
+        &self,
+        owner: UserId,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+        ttl: Duration,
+    ) -> Result<(), RepoError>;
+
+    /// Frees a claimed key whose request failed, so a retry can run it.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn release(&self, owner: UserId, key: &IdempotencyKey) -> Result<(), RepoError>;
+}
+
+/// A byte cache shared by every instance that uses the same backing store.
+#[async_trait]
+pub trait CacheStore: Send + Sync {
+    /// The value under `key`, if present and not expired.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when the backing store cannot be reached.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, RepoError>;
+
+    /// Stores `value` under `key` for `ttl`.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when the backing store cannot be reached.
+    async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), RepoError>;
+
+    /// Atomically increments the counter under `key` (0 when absent) and returns the new value.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when the backing store cannot be reached.
+    async fn incr(&self, key: &str) -> Result<u64, RepoError>;
+}
+
+/// The health of one dependency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentHealth {
+    /// Whether it answers.
+    pub up: bool,
+    /// What it is (`postgres`, `redis`, `in-memory`).
+    pub kind: &'static str,
+    /// How long the check took.
+    pub latency: Duration,
+}
+
+/// Checks one dependency.
+#[async_trait]
+pub trait HealthProbe: Send + Sync {
+    /// Checks the dependency; never fails, a failure is `up: false`.
+    async fn check(&self) -> ComponentHealth;
+}
+
+/// Reads the outbox for delivery (the write side is [`EventOutbox`], inside units of work).
+#[async_trait]
+pub trait OutboxReader: Send + Sync {
+    /// Up to `limit` undispatched events, oldest first.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn pending(&self, limit: usize) -> Result<Vec<DomainEvent>, RepoError>;
+
+    /// Marks events as dispatched so [`Self::pending`] no longer returns them.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn mark_dispatched(&self, ids: &[EventId]) -> Result<(), RepoError>;
+}

@@ -1,0 +1,637 @@
+//! Tasks: the `Task` entity, its value objects and its state changes.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{TaskId, UserId};
+use crate::text::{has_control, trimmed};
+
+/// A task title: 1..=200 characters after trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskTitle(String);
+
+/// Why a string is not a [`TaskTitle`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaskTitleError {
+    /// Nothing but whitespace.
+    #[error("title must not be empty")]
+    Empty,
+    /// Longer than [`TaskTitle::MAX_LEN`].
+    #[error("title must be at most {max} characters, got {actual}")]
+    TooLong {
+        /// The limit.
+        max: usize,
+        /// The length given.
+        actual: usize,
+    },
+    /// Holds a control character.
+    #[error("title must not contain control characters")]
+    ControlCharacter,
+}
+
+impl TaskTitle {
+    /// The longest title accepted, in characters.
+    pub const MAX_LEN: usize = 200;
+
+    /// Trims and validates a title.
+    ///
+    /// # Errors
+    /// [`TaskTitleError`] when it is empty, too long or holds a control character.
+    pub fn parse(raw: &str) -> Result<Self, TaskTitleError> {
+        let (t, len) = trimmed(raw);
+        if len == 0 {
+            return Err(TaskTitleError::Empty);
+        }
+        if len > Self::MAX_LEN {
+            return Err(TaskTitleError::TooLong { max: Self::MAX_LEN, actual: len });
+        }
+        if has_control(t) {
+            return Err(TaskTitleError::ControlCharacter);
+        }
+        Ok(Self(t.to_owned()))
+    }
+}
+
+impl AsRef<str> for TaskTitle {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TaskTitle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for TaskTitle {
+    type Error = TaskTitleError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+/// A task description: at most 10,000 characters after trimming. Line breaks and tabs are allowed; other control
+/// characters are not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskDescription(String);
+
+/// Why a string is not a [`TaskDescription`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaskDescriptionError {
+    /// Longer than [`TaskDescription::MAX_LEN`].
+    #[error("description must be at most {max} characters, got {actual}")]
+    TooLong {
+        /// The limit.
+        max: usize,
+        /// The length given.
+        actual: usize,
+    },
+    /// Holds a control character other than a line break or a tab.
+    #[error("description must not contain control characters other than line breaks and tabs")]
+    ControlCharacter,
+}
+
+impl TaskDescription {
+    /// The longest description accepted, in characters.
+    pub const MAX_LEN: usize = 10_000;
+
+    /// Trims and validates a description.
+    ///
+    /// # Errors
+    /// [`TaskDescriptionError`] when it is too long or holds a forbidden control character.
+    pub fn parse(raw: &str) -> Result<Self, TaskDescriptionError> {
+        let (t, len) = trimmed(raw);
+        if len > Self::MAX_LEN {
+            return Err(TaskDescriptionError::TooLong { max: Self::MAX_LEN, actual: len });
+        }
+        if t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            return Err(TaskDescriptionError::ControlCharacter);
+        }
+        Ok(Self(t.to_owned()))
+    }
+}
+
+impl AsRef<str> for TaskDescription {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for TaskDescription {
+    type Error = TaskDescriptionError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TaskStatus {
+    /// Not started.
+    Pending,
+    /// Being worked on.
+    InProgress,
+    /// Done; the task has a `completed_at`.
+    Completed,
+}
+
+/// How urgent a task is. The order is the rank: `Low < Medium < High`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TaskPriority {
+    /// Rank 1.
+    Low,
+    /// Rank 2.
+    Medium,
+    /// Rank 3.
+    High,
+}
+
+/// A status or priority name that is not one of ours.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value {0:?}")]
+pub struct UnknownVariant(pub String);
+
+impl TaskStatus {
+    /// Every status, in declaration order.
+    pub const ALL: [Self; 3] = [Self::Pending, Self::InProgress, Self::Completed];
+
+    /// The wire and storage name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::InProgress => "IN_PROGRESS",
+            Self::Completed => "COMPLETED",
+        }
+    }
+
+    /// Parses the wire and storage name (exact, upper case).
+    ///
+    /// # Errors
+    /// [`UnknownVariant`] for anything else.
+    pub fn parse(raw: &str) -> Result<Self, UnknownVariant> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw).ok_or_else(|| UnknownVariant(raw.to_owned()))
+    }
+}
+
+impl TaskPriority {
+    /// Every priority, lowest rank first.
+    pub const ALL: [Self; 3] = [Self::Low, Self::Medium, Self::High];
+
+    /// The wire and storage name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "LOW",
+            Self::Medium => "MEDIUM",
+            Self::High => "HIGH",
+        }
+    }
+
+    /// The rank used for sorting: 1 (low) to 3 (high).
+    #[must_use]
+    pub const fn rank(self) -> i16 {
+        match self {
+            Self::Low => 1,
+            Self::Medium => 2,
+            Self::High => 3,
+        }
+    }
+
+    /// Parses the wire and storage name (exact, upper case).
+    ///
+    /// # Errors
+    /// [`UnknownVariant`] for anything else.
+    pub fn parse(raw: &str) -> Result<Self, UnknownVariant> {
+        Self::ALL.into_iter().find(|p| p.as_str() == raw).ok_or_else(|| UnknownVariant(raw.to_owned()))
+    }
+}
+
+/// A task's version: starts at 1 and grows by 1 on every change. Used for `ETag`/`If-Match`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Version(i64);
+
+/// A number that cannot be a version (versions start at 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a version must be at least 1, got {0}")]
+pub struct VersionError(pub i64);
+
+impl Version {
+    /// The version of a new task.
+    pub const INITIAL: Self = Self(1);
+
+    /// Validates a stored or presented version.
+    ///
+    /// # Errors
+    /// [`VersionError`] when it is below 1.
+    pub const fn new(v: i64) -> Result<Self, VersionError> {
+        if v >= 1 { Ok(Self(v)) } else { Err(VersionError(v)) }
+    }
+
+    /// The version after one more change.
+    #[must_use]
+    pub const fn next(self) -> Self {
+        Self(self.0 + 1)
+    }
+
+    /// The number.
+    #[must_use]
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What it takes to create a task.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    /// The title.
+    pub title: TaskTitle,
+    /// An optional description.
+    pub description: Option<TaskDescription>,
+    /// The initial status (`Pending` unless given).
+    pub status: TaskStatus,
+    /// The priority (`Medium` unless given).
+    pub priority: TaskPriority,
+    /// An optional due date.
+    pub due_date: Option<DateTime<Utc>>,
+    /// Whose task it is.
+    pub owner: UserId,
+}
+
+/// A change to a task. For nullable fields, `Some(None)` clears and `None` leaves alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskPatch {
+    /// A new title.
+    pub title: Option<TaskTitle>,
+    /// A new description, or `Some(None)` to clear it.
+    pub description: Option<Option<TaskDescription>>,
+    /// A new status.
+    pub status: Option<TaskStatus>,
+    /// A new priority.
+    pub priority: Option<TaskPriority>,
+    /// A new due date, or `Some(None)` to clear it.
+    pub due_date: Option<Option<DateTime<Utc>>>,
+}
+
+impl TaskPatch {
+    /// Whether the patch names no field at all.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// What a state change did, so the caller can record the right events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskChange {
+    /// The task moved into `Completed` with this change.
+    pub completed: bool,
+}
+
+/// A task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    id: TaskId,
+    title: TaskTitle,
+    description: Option<TaskDescription>,
+    status: TaskStatus,
+    priority: TaskPriority,
+    due_date: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
+    owner: UserId,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: Version,
+}
+
+impl Task {
+    /// Creates a task at `now`, at version 1. A task created as `Completed` is completed at `now`.
+    #[must_use]
+    pub fn new(new: NewTask, id: TaskId, now: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            title: new.title,
+            description: new.description,
+            status: new.status,
+            priority: new.priority,
+            due_date: new.due_date,
+            completed_at: (new.status == TaskStatus::Completed).then_some(now),
+            owner: new.owner,
+            created_at: now,
+            updated_at: now,
+            version: Version::INITIAL,
+        }
+    }
+
+    /// Rebuilds a stored task without re-running creation rules (for adapters).
+    #[must_use]
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        id: TaskId,
+        title: TaskTitle,
+        description: Option<TaskDescription>,
+        status: TaskStatus,
+        priority: TaskPriority,
+        due_date: Option<DateTime<Utc>>,
+        completed_at: Option<DateTime<Utc>>,
+        owner: UserId,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+        version: Version,
+    ) -> Self {
+        Self {
+            id,
+            title,
+            description,
+            status,
+            priority,
+            due_date,
+            completed_at,
+            owner,
+            created_at,
+            updated_at,
+            version,
+        }
+    }
+
+    /// Applies a patch at `now`: bumps the version once, sets `completed_at` when the task becomes `Completed`
+    /// and clears it when it leaves that status.
+    pub fn apply(&mut self, patch: TaskPatch, now: DateTime<Utc>) -> TaskChange {
+        if let Some(title) = patch.title {
+            self.title = title;
+        }
+        if let Some(description) = patch.description {
+            self.description = description;
+        }
+        if let Some(priority) = patch.priority {
+            self.priority = priority;
+        }
+        if let Some(due) = patch.due_date {
+            self.due_date = due;
+        }
+        let completed = patch.status.is_some_and(|s| self.set_status(s, now));
+        self.touch(now);
+        TaskChange { completed }
+    }
+
+    /// Marks the task completed at `now`. Returns `false`, changing nothing, when it already was.
+    pub fn complete(&mut self, now: DateTime<Utc>) -> bool {
+        if self.status == TaskStatus::Completed {
+            return false;
+        }
+        self.set_status(TaskStatus::Completed, now);
+        self.touch(now);
+        true
+    }
+
+    /// Whether the task is past its due date and not completed at `now`.
+    #[must_use]
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status != TaskStatus::Completed && self.due_date.is_some_and(|d| d < now)
+    }
+
+    /// Sets the status; returns whether the task became completed.
+    fn set_status(&mut self, status: TaskStatus, now: DateTime<Utc>) -> bool {
+        let became_completed = status == TaskStatus::Completed && self.status != TaskStatus::Completed;
+        if became_completed {
+            self.completed_at = Some(now);
+        } else if status != TaskStatus::Completed {
+            self.completed_at = None;
+        }
+        self.status = status;
+        became_completed
+    }
+
+    fn touch(&mut self, now: DateTime<Utc>) {
+        self.updated_at = now;
+        self.version = self.version.next();
+    }
+
+    /// The id.
+    #[must_use]
+    pub const fn id(&self) -> TaskId {
+        self.id
+    }
+    /// The title.
+    #[must_use]
+    pub const fn title(&self) -> &TaskTitle {
+        &self.title
+    }
+    /// The description, if any.
+    #[must_use]
+    pub const fn description(&self) -> Option<&TaskDescription> {
+        self.description.as_ref()
+    }
+    /// The status.
+    #[must_use]
+    pub const fn status(&self) -> TaskStatus {
+        self.status
+    }
+    /// The priority.
+    #[must_use]
+    pub const fn priority(&self) -> TaskPriority {
+        self.priority
+    }
+    /// The due date, if any.
+    #[must_use]
+    pub const fn due_date(&self) -> Option<DateTime<Utc>> {
+        self.due_date
+    }
+    /// When the task was completed, while it is `Completed`.
+    #[must_use]
+    pub const fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.completed_at
+    }
+    /// Whose task it is.
+    #[must_use]
+    pub const fn owner(&self) -> UserId {
+        self.owner
+    }
+    /// When it was created.
+    #[must_use]
+    pub const fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    /// When it last changed.
+    #[must_use]
+    pub const fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+    /// The current version.
+    #[must_use]
+    pub const fn version(&self) -> Version {
+        self.version
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()
+    }
+
+    fn new_task(status: TaskStatus) -> Task {
+        Task::new(
+            NewTask {
+                title: TaskTitle::parse("Write tests").unwrap(),
+                description: None,
+                status,
+                priority: TaskPriority::Medium,
+                due_date: None,
+                owner: UserId::from_uuid(Uuid::nil()),
+            },
+            TaskId::from_uuid(Uuid::now_v7()),
+            t0(),
+        )
+    }
+
+    #[test]
+    fn title_boundaries() {
+        for (raw, expected, why) in [
+            ("", Err(TaskTitleError::Empty), "empty"),
+            ("   \t\n", Err(TaskTitleError::Empty), "whitespace only"),
+            ("x", Ok(()), "one character"),
+            ("a\u{1b}b", Err(TaskTitleError::ControlCharacter), "escape character"),
+        ] {
+            assert_eq!(TaskTitle::parse(raw).map(|_| ()), expected, "{why}");
+        }
+        assert!(TaskTitle::parse(&"ü".repeat(200)).is_ok(), "200 characters");
+        assert_eq!(
+            TaskTitle::parse(&"ü".repeat(201)),
+            Err(TaskTitleError::TooLong { max: 200, actual: 201 })
+        );
+        assert_eq!(TaskTitle::parse(&format!("  {}  ", "a".repeat(200))).unwrap().as_ref().len(), 200);
+    }
+
+    #[test]
+    fn description_boundaries() {
+        assert!(TaskDescription::parse("").is_ok(), "an empty description is allowed");
+        assert!(TaskDescription::parse(&"d".repeat(10_000)).is_ok());
+        assert_eq!(
+            TaskDescription::parse(&"d".repeat(10_001)),
+            Err(TaskDescriptionError::TooLong { max: 10_000, actual: 10_001 })
+        );
+        assert!(TaskDescription::parse("line one\nline two\ttabbed").is_ok());
+        assert_eq!(TaskDescription::parse("bell\u{7}"), Err(TaskDescriptionError::ControlCharacter));
+    }
+
+    #[test]
+    fn status_and_priority_parse_exact_names_only() {
+        for s in TaskStatus::ALL {
+            assert_eq!(TaskStatus::parse(s.as_str()), Ok(s));
+        }
+        for p in TaskPriority::ALL {
+            assert_eq!(TaskPriority::parse(p.as_str()), Ok(p));
+        }
+        assert!(TaskStatus::parse("pending").is_err());
+        assert!(TaskPriority::parse("URGENT").is_err());
+        assert!(TaskPriority::Low.rank() < TaskPriority::Medium.rank());
+        assert!(TaskPriority::Medium.rank() < TaskPriority::High.rank());
+    }
+
+    #[test]
+    fn versions_start_at_one() {
+        assert_eq!(Version::new(0), Err(VersionError(0)));
+        assert_eq!(Version::new(1), Ok(Version::INITIAL));
+        assert_eq!(Version::INITIAL.next().get(), 2);
+    }
+
+    #[test]
+    fn a_new_task_is_version_one_and_not_completed() {
+        let task = new_task(TaskStatus::Pending);
+        assert_eq!(task.version(), Version::INITIAL);
+        assert_eq!(task.completed_at(), None);
+    }
+
+    #[test]
+    fn creating_a_completed_task_sets_completed_at() {
+        assert_eq!(new_task(TaskStatus::Completed).completed_at(), Some(t0()));
+    }
+
+    #[test]
+    fn completing_sets_completed_at_and_leaving_clears_it() {
+        let mut task = new_task(TaskStatus::Pending);
+        let later = t0() + chrono::Duration::minutes(5);
+        let change = task.apply(TaskPatch { status: Some(TaskStatus::Completed), ..TaskPatch::default() }, later);
+        assert!(change.completed);
+        assert_eq!(task.completed_at(), Some(later));
+        assert_eq!(task.version().get(), 2);
+
+        let change = task.apply(TaskPatch { status: Some(TaskStatus::InProgress), ..TaskPatch::default() }, later);
+        assert!(!change.completed);
+        assert_eq!(task.completed_at(), None);
+        assert_eq!(task.version().get(), 3);
+    }
+
+    #[test]
+    fn re_completing_keeps_the_first_completion_time() {
+        let mut task = new_task(TaskStatus::Completed);
+        let change = task.apply(TaskPatch { status: Some(TaskStatus::Completed), ..TaskPatch::default() }, t0() + chrono::Duration::hours(1));
+        assert!(!change.completed);
+        assert_eq!(task.completed_at(), Some(t0()));
+        assert!(!task.complete(t0() + chrono::Duration::hours(2)), "complete() on a completed task changes nothing");
+        assert_eq!(task.version().get(), 2);
+    }
+
+    #[test]
+    fn patch_can_clear_nullable_fields() {
+        let mut task = new_task(TaskStatus::Pending);
+        task.apply(
+            TaskPatch {
+                description: Some(Some(TaskDescription::parse("d").unwrap())),
+                due_date: Some(Some(t0())),
+                ..TaskPatch::default()
+            },
+            t0(),
+        );
+        assert!(task.description().is_some() && task.due_date().is_some());
+        task.apply(TaskPatch { description: Some(None), due_date: Some(None), ..TaskPatch::default() }, t0());
+        assert!(task.description().is_none() && task.due_date().is_none());
+    }
+
+    #[test]
+    fn overdue_needs_a_past_due_date_and_an_unfinished_task() {
+        let mut task = new_task(TaskStatus::Pending);
+        assert!(!task.is_overdue(t0()), "no due date");
+        task.apply(TaskPatch { due_date: Some(Some(t0())), ..TaskPatch::default() }, t0());
+        assert!(!task.is_overdue(t0()), "due exactly now is not past");
+        assert!(task.is_overdue(t0() + chrono::Duration::seconds(1)));
+        task.complete(t0());
+        assert!(!task.is_overdue(t0() + chrono::Duration::days(1)), "completed tasks are never overdue");
+    }
+
+    proptest! {
+        #[test]
+        fn every_patch_bumps_the_version_by_exactly_one(steps in proptest::collection::vec(0usize..3, 1..20)) {
+            let mut task = new_task(TaskStatus::Pending);
+            for (i, s) in steps.iter().enumerate() {
+                let before = task.version();
+                task.apply(TaskPatch { status: Some(TaskStatus::ALL[*s]), ..TaskPatch::default() }, t0());
+                prop_assert_eq!(task.version(), before.next(), "step {}", i);
+                prop_assert_eq!(task.completed_at().is_some(), task.status() == TaskStatus::Completed);
+            }
+        }
+
+        #[test]
+        fn parsed_titles_are_trimmed_and_bounded(raw in "\\PC{0,220}") {
+            if let Ok(title) = TaskTitle::parse(&raw) {
+                let n = title.as_ref().chars().count();
+                prop_assert!((1..=200).contains(&n));
+                prop_assert_eq!(title.as_ref(), title.as_ref().trim());
+            }
+        }
+    }
+}
