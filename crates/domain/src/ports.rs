@@ -178,8 +178,12 @@ pub trait TaskRepository: Send + Sync {
     ///
     /// # Errors
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
-    async fn complete_many(&self, ids: &[TaskId], scope: TaskScope, now: DateTime<Utc>)
-    -> Result<BulkOutcome, RepoError>;
+    async fn complete_many(
+        &self,
+        ids: &[TaskId],
+        scope: TaskScope,
+        now: DateTime<Utc>,
+    ) -> Result<BulkOutcome, RepoError>;
 
     /// Deletes, in one bulk write, every task of `ids` within `scope`.
     ///

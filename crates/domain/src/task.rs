@@ -509,10 +509,7 @@ mod tests {
             assert_eq!(TaskTitle::parse(raw).map(|_| ()), expected, "{why}");
         }
         assert!(TaskTitle::parse(&"ü".repeat(200)).is_ok(), "200 characters");
-        assert_eq!(
-            TaskTitle::parse(&"ü".repeat(201)),
-            Err(TaskTitleError::TooLong { max: 200, actual: 201 })
-        );
+        assert_eq!(TaskTitle::parse(&"ü".repeat(201)), Err(TaskTitleError::TooLong { max: 200, actual: 201 }));
         assert_eq!(TaskTitle::parse(&format!("  {}  ", "a".repeat(200))).unwrap().as_ref().len(), 200);
     }
 
@@ -579,7 +576,10 @@ mod tests {
     #[test]
     fn re_completing_keeps_the_first_completion_time() {
         let mut task = new_task(TaskStatus::Completed);
-        let change = task.apply(TaskPatch { status: Some(TaskStatus::Completed), ..TaskPatch::default() }, t0() + chrono::Duration::hours(1));
+        let change = task.apply(
+            TaskPatch { status: Some(TaskStatus::Completed), ..TaskPatch::default() },
+            t0() + chrono::Duration::hours(1),
+        );
         assert!(!change.completed);
         assert_eq!(task.completed_at(), Some(t0()));
         assert!(!task.complete(t0() + chrono::Duration::hours(2)), "complete() on a completed task changes nothing");

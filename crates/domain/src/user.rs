@@ -65,11 +65,7 @@ impl EmailAddress {
                     && !l.ends_with('-')
                     && l.chars().all(|c| c.is_alphanumeric() || c == '-')
             });
-        if local_ok && domain_ok {
-            Ok(Self(lower))
-        } else {
-            Err(EmailAddressError::Invalid)
-        }
+        if local_ok && domain_ok { Ok(Self(lower)) } else { Err(EmailAddressError::Invalid) }
     }
 }
 
@@ -446,14 +442,12 @@ mod tests {
 
     #[test]
     fn email_length_boundary_is_254() {
-        let at_max = format!("{}@{}.com", "a".repeat(64), "b".repeat(63) + "." + &"c".repeat(63) + "." + &"d".repeat(57));
+        let at_max =
+            format!("{}@{}.com", "a".repeat(64), "b".repeat(63) + "." + &"c".repeat(63) + "." + &"d".repeat(57));
         assert_eq!(at_max.chars().count(), 254);
         assert!(EmailAddress::parse(&at_max).is_ok());
         let over = format!("{}@{}.com", "a".repeat(64), "b".repeat(63) + "." + &"c".repeat(63) + "." + &"d".repeat(58));
-        assert_eq!(
-            EmailAddress::parse(&over),
-            Err(EmailAddressError::TooLong { max: 254, actual: 255 })
-        );
+        assert_eq!(EmailAddress::parse(&over), Err(EmailAddressError::TooLong { max: 254, actual: 255 }));
     }
 
     #[test]
