@@ -1,1 +1,22 @@
-//! placeholder
+//! TaskFlow's use cases. Commands change state inside one unit of work and record their events; queries read
+//! through the read models (CQRS). This crate knows the ports of `taskflow-domain`, never an adapter.
+//!
+//! - [`auth`]: register, login, refresh, logout, me, and authenticating access tokens.
+//! - [`users`]: list, get, update, delete users.
+//! - [`tasks`]: create, get, update, delete, list, stats and batch operations on tasks.
+//! - [`idempotency`]: replaying the first response of a retried request.
+//! - [`health`]: readiness of the dependencies.
+
+pub mod auth;
+pub mod cursor;
+pub mod deps;
+pub mod error;
+pub mod health;
+pub mod idempotency;
+pub mod tasks;
+pub mod users;
+
+pub use deps::Deps;
+pub use error::{AppError, FieldError};
+/// The domain, re-exported so adapters that drive the use cases need one dependency.
+pub use taskflow_domain as domain;

@@ -1,0 +1,45 @@
+//! Register: create a `user`-role account and log it in.
+
+use taskflow_domain::RepoError;
+use taskflow_domain::user::{EmailAddress, NewUser, Password, Role, User, UserName};
+
+use super::{AuthService, Session};
+use crate::error::AppError;
+
+/// A validated registration.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// The login email.
+    pub email: EmailAddress,
+    /// The password, meeting the policy.
+    pub password: Password,
+    /// The display name.
+    pub name: UserName,
+}
+
+impl AuthService {
+    /// Registers a new user (always with the `user` role) and opens a session.
+    ///
+    /// # Errors
+    /// [`AppError::Conflict`] when the email is taken; [`AppError::Unavailable`] when storage is down.
+    #[tracing::instrument(name = "auth.register", skip_all)]
+    pub async fn register(&self, registration: Registration) -> Result<Session, AppError> {
+        let password_hash = self.deps.hasher.hash(&registration.password).await.map_err(AppError::Unexpected)?;
+        let now = self.deps.clock.now();
+        let user = User::new(
+            NewUser { email: registration.email, name: registration.name, role: Role::User, password_hash },
+            self.deps.ids.user_id(),
+            now,
+        );
+        let tx = self.deps.uow.begin().await?;
+        match tx.users().insert(&user).await {
+            Err(RepoError::Duplicate { .. }) => {
+                return Err(AppError::Conflict("a user with this email already exists"));
+            }
+            other => other?,
+        }
+        tx.commit().await?;
+        tracing::info!(user_id = %user.id(), "user registered");
+        self.open_session(user, self.deps.ids.family_id()).await
+    }
+}

@@ -1,0 +1,28 @@
+//! The ports a use case may call, bundled once so services are built in one line.
+
+use std::sync::Arc;
+
+use taskflow_domain::ports::{
+    Clock, IdGenerator, PasswordHasher, RefreshTokenStore, TaskReadModel, TokenIssuer, UnitOfWork, UserReadModel,
+};
+
+/// Every port the use cases need. Cheap to clone.
+#[derive(Clone)]
+pub struct Deps {
+    /// "Now".
+    pub clock: Arc<dyn Clock>,
+    /// New ids.
+    pub ids: Arc<dyn IdGenerator>,
+    /// Units of work for commands.
+    pub uow: Arc<dyn UnitOfWork>,
+    /// The task read side.
+    pub task_reads: Arc<dyn TaskReadModel>,
+    /// The user read side.
+    pub user_reads: Arc<dyn UserReadModel>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Access tokens and refresh-token secrets.
+    pub tokens: Arc<dyn TokenIssuer>,
+    /// Refresh-token families.
+    pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+}

@@ -1,0 +1,64 @@
+//! Create a task, for the caller or (admins) for another user.
+
+use taskflow_domain::RepoError;
+use taskflow_domain::UserId;
+use taskflow_domain::events::TaskEventKind;
+use taskflow_domain::policy::Actor;
+use taskflow_domain::query::TaskView;
+use taskflow_domain::task::{NewTask, Task, TaskDescription, TaskPriority, TaskStatus, TaskTitle};
+
+use super::TaskService;
+use crate::error::AppError;
+
+/// A validated request to create a task.
+#[derive(Debug, Clone)]
+pub struct CreateTask {
+    /// The title.
+    pub title: TaskTitle,
+    /// The description.
+    pub description: Option<TaskDescription>,
+    /// The status (default `Pending`).
+    pub status: Option<TaskStatus>,
+    /// The priority (default `Medium`).
+    pub priority: Option<TaskPriority>,
+    /// The due date.
+    pub due_date: Option<chrono::DateTime<chrono::Utc>>,
+    /// The owner, when not the caller (admins only).
+    pub user_id: Option<UserId>,
+}
+
+impl TaskService {
+    /// Creates a task and records `task.created` in the same unit of work.
+    ///
+    /// # Errors
+    /// [`AppError::Forbidden`] when a non-admin names another owner; [`AppError::Validation`] (`userId`) when
+    /// the owner does not exist.
+    #[tracing::instrument(name = "tasks.create", skip_all, fields(user_id = %actor.user_id))]
+    pub async fn create_task(&self, actor: Actor, input: CreateTask) -> Result<TaskView, AppError> {
+        let owner_id = actor.owner_for_new_task(input.user_id)?;
+        let unknown_owner = || AppError::invalid("userId", "no such user");
+        let owner = self.owner_summary(owner_id).await?.ok_or_else(unknown_owner)?;
+        let task = Task::new(
+            NewTask {
+                title: input.title,
+                description: input.description,
+                status: input.status.unwrap_or(TaskStatus::Pending),
+                priority: input.priority.unwrap_or(TaskPriority::Medium),
+                due_date: input.due_date,
+                owner: owner_id,
+            },
+            self.deps.ids.task_id(),
+            self.deps.clock.now(),
+        );
+
+        let tx = self.deps.uow.begin().await?;
+        match tx.tasks().insert(&task).await {
+            // The owner was deleted between the check and the insert.
+            Err(RepoError::MissingReference) => return Err(unknown_owner()),
+            other => other?,
+        }
+        tx.outbox().append(&[self.event(TaskEventKind::Created, &task)]).await?;
+        tx.commit().await?;
+        Ok(TaskView { task, owner })
+    }
+}

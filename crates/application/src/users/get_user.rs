@@ -1,0 +1,20 @@
+//! Get one user: the user themself or an admin; anyone else is told it does not exist.
+
+use taskflow_domain::UserId;
+use taskflow_domain::policy::Actor;
+use taskflow_domain::user::User;
+
+use super::UserService;
+use crate::error::AppError;
+
+impl UserService {
+    /// The user `id`.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`] when it does not exist or is another user's account and the caller is no admin.
+    #[tracing::instrument(name = "users.get", skip_all, fields(user_id = %actor.user_id, target = %id))]
+    pub async fn get_user(&self, actor: Actor, id: UserId) -> Result<User, AppError> {
+        actor.may_access_user(id).map_err(|_| AppError::NotFound("user"))?;
+        self.deps.user_reads.get(id).await?.ok_or(AppError::NotFound("user"))
+    }
+}

@@ -1,0 +1,23 @@
+//! User use cases: list (admin), get, update, delete (admin).
+
+mod delete_user;
+mod get_user;
+mod list_users;
+mod update_user;
+
+pub use update_user::UserUpdate;
+
+use crate::Deps;
+
+/// The user use cases.
+pub struct UserService {
+    deps: Deps,
+}
+
+impl UserService {
+    /// A service over `deps`.
+    #[must_use]
+    pub fn new(deps: Deps) -> Self {
+        Self { deps }
+    }
+}
