@@ -1,0 +1,89 @@
+//! The cache contract: values with a time to live, and an atomic counter.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use taskflow_domain::ports::CacheStore;
+
+use crate::fixtures::unique_key;
+
+/// A stored value reads back; a missing key is `None`; a second set replaces the first.
+pub async fn a_cached_value_reads_back_until_replaced(cache: Arc<dyn CacheStore>) {
+    // Arrange
+    let key = unique_key("value");
+
+    // Act
+    let before = cache.get(&key).await.expect("get");
+    cache.set(&key, b"first", Duration::from_secs(60)).await.expect("set");
+    let first = cache.get(&key).await.expect("get");
+    cache.set(&key, b"\x00second\xff", Duration::from_secs(60)).await.expect("set");
+    let second = cache.get(&key).await.expect("get");
+
+    // Assert
+    assert_eq!(before, None, "nothing before the first set");
+    assert_eq!(first.as_deref(), Some(&b"first"[..]), "the stored bytes");
+    assert_eq!(second.as_deref(), Some(&b"\x00second\xff"[..]), "the replacement, bytes kept exactly");
+}
+
+/// A value is gone after its time to live.
+pub async fn a_cached_value_expires_after_its_ttl(cache: Arc<dyn CacheStore>) {
+    // Arrange
+    let (short, long) = (unique_key("short"), unique_key("long"));
+    cache.set(&short, b"v", Duration::from_secs(1)).await.expect("set");
+    cache.set(&long, b"v", Duration::from_secs(60)).await.expect("set");
+
+    // Act
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+    // Assert
+    assert_eq!(cache.get(&short).await.expect("get"), None, "expired after its ttl");
+    assert_eq!(cache.get(&long).await.expect("get").as_deref(), Some(&b"v"[..]), "a longer ttl is still there");
+}
+
+/// `incr` starts from zero and counts up by one per call.
+pub async fn incr_counts_up_from_zero(cache: Arc<dyn CacheStore>) {
+    // Arrange
+    let key = unique_key("counter");
+
+    // Act
+    let values = [cache.incr(&key).await.expect("incr"), cache.incr(&key).await.expect("incr")];
+
+    // Assert
+    assert_eq!(values, [1, 2], "1 then 2");
+}
+
+/// Concurrent increments never lose a count.
+pub async fn incr_is_atomic_under_concurrency(cache: Arc<dyn CacheStore>) {
+    // Arrange
+    let key = unique_key("race");
+
+    // Act
+    let racers = (0..50).map(|_| {
+        let (cache, key) = (Arc::clone(&cache), key.clone());
+        tokio::spawn(async move { cache.incr(&key).await })
+    });
+    let mut values: Vec<u64> =
+        futures::future::join_all(racers).await.into_iter().map(|r| r.expect("no panic").expect("incr")).collect();
+    values.sort_unstable();
+
+    // Assert
+    assert_eq!(values, (1..=50).collect::<Vec<_>>(), "each call got its own value");
+}
+
+/// The cache cases, for [`crate::cache_contract_tests`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __cache_cases {
+    ($factory:path) => {
+        $crate::__contract_cases!(
+            $factory,
+            cache,
+            [
+                a_cached_value_reads_back_until_replaced,
+                a_cached_value_expires_after_its_ttl,
+                incr_counts_up_from_zero,
+                incr_is_atomic_under_concurrency,
+            ]
+        );
+    };
+}

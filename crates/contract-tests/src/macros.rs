@@ -1,0 +1,54 @@
+//! The suite macros: each expands into one `#[tokio::test]` per case at the call site.
+
+/// Expands into one multi-threaded `#[tokio::test]` per named case of `$module`, each calling
+/// `$crate::$module::$case($factory().await)`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __contract_cases {
+    ($factory:path, $module:ident, [$($case:ident),* $(,)?]) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                $crate::$module::$case($factory().await).await;
+            }
+        )*
+    };
+}
+
+/// The storage contract (`UnitOfWork`, read models, outbox, refresh tokens).
+///
+/// `$factory` is a path to an `async fn() -> StoragePorts` that returns fresh, empty storage on every call.
+#[macro_export]
+macro_rules! storage_contract_tests {
+    ($factory:path) => {
+        $crate::__storage_cases!($factory);
+        $crate::__refresh_token_cases!($factory);
+    };
+}
+
+/// The rate-limiter contract. `$factory` is a path to an `async fn() -> Arc<dyn RateLimiter>` whose keys are
+/// fresh on every call.
+#[macro_export]
+macro_rules! rate_limiter_contract_tests {
+    ($factory:path) => {
+        $crate::__rate_limiter_cases!($factory);
+    };
+}
+
+/// The idempotency-store contract. `$factory` is a path to an `async fn() -> Arc<dyn IdempotencyStore>` whose
+/// keys are fresh on every call.
+#[macro_export]
+macro_rules! idempotency_contract_tests {
+    ($factory:path) => {
+        $crate::__idempotency_cases!($factory);
+    };
+}
+
+/// The cache contract. `$factory` is a path to an `async fn() -> Arc<dyn CacheStore>` whose keys are fresh on
+/// every call.
+#[macro_export]
+macro_rules! cache_contract_tests {
+    ($factory:path) => {
+        $crate::__cache_cases!($factory);
+    };
+}
