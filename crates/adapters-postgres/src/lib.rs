@@ -1,1 +1,26 @@
-//! placeholder
+//! PostgreSQL adapters for TaskFlow's ports, on SeaORM 2 with hand-written SQL and mapping.
+//!
+//! - [`connect`] and [`PgSettings`]: the pool; [`PgStorage`]: the handle implementing every storage port.
+//! - [`migrate`]: the schema (see `docs/adr/0003-postgres-schema-and-indexes.md`).
+//! - [`PgSeeder`]: bulk demo data for `taskflow seed`.
+//! - `testing` (feature `testing`): a fresh database per test.
+
+mod error;
+mod idempotency;
+mod migration;
+mod outbox;
+mod read;
+mod refresh;
+mod rows;
+mod seed;
+mod storage;
+mod task_writes;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod tx;
+
+pub use error::map_db_err;
+pub use migration::{Migrator, migrate};
+pub use seed::{PgSeeder, SEED_BATCH};
+pub use storage::{PgSettings, PgStorage, connect, connect_pool};
+pub use tx::PgTransaction;

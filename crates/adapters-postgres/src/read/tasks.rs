@@ -1,0 +1,130 @@
+//! [`TaskReadModel`]: `get` in one statement, `list` in two (offset) or one (keyset), `stats` in one.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use taskflow_domain::policy::TaskScope;
+use taskflow_domain::ports::TaskReadModel;
+use taskflow_domain::query::{KeysetPosition, Paging, TaskFilter, TaskPage, TaskQuery, TaskStats, TaskView};
+use taskflow_domain::{RepoError, TaskId};
+
+use super::listing::{Sql, after_clause, page_sql, where_clause};
+use crate::error::{corrupt, map_db_err};
+use crate::rows::{TASK_COLUMNS, view_from};
+use crate::storage::PgStorage;
+use crate::task_writes::scope_clause;
+
+/// The counts of `stats`, as one row.
+#[derive(Debug, FromQueryResult)]
+struct StatsRow {
+    total: i64,
+    overdue: i64,
+    pending: i64,
+    in_progress: i64,
+    completed: i64,
+    low: i64,
+    medium: i64,
+    high: i64,
+}
+
+fn count(n: i64) -> Result<u64, RepoError> {
+    u64::try_from(n).map_err(|e| corrupt("count", e))
+}
+
+impl PgStorage {
+    async fn offset_page(&self, q: &TaskQuery, page: u32, limit: u32) -> Result<TaskPage, RepoError> {
+        let mut sql = Sql::default();
+        let condition = where_clause(&q.filter, q.now, &mut sql);
+        let offset = i64::from(page.saturating_sub(1)) * i64::from(limit);
+        let (l, o) = (sql.bind(i64::from(limit)), sql.bind(offset));
+        let page_stmt = sql.into_statement(page_sql(&condition, q.sort, q.order, &l, Some(&o)));
+
+        let mut sql = Sql::default();
+        let condition = where_clause(&q.filter, q.now, &mut sql);
+        let count_stmt = sql.into_statement(format!("SELECT count(*) AS total FROM tasks t WHERE {condition}"));
+
+        // Two statements on two pooled connections, at once; a page past the end still gets the real total.
+        let (rows, total) =
+            tokio::try_join!(async { self.db.query_all_raw(page_stmt).await.map_err(map_db_err) }, async {
+                self.db.query_one_raw(count_stmt).await.map_err(map_db_err)
+            },)?;
+        let total = match total {
+            Some(row) => count(row.try_get::<i64>("", "total").map_err(map_db_err)?)?,
+            None => 0,
+        };
+        let items = rows.iter().map(view_from).collect::<Result<Vec<_>, _>>()?;
+        Ok(TaskPage { items, total: Some(total), next: None })
+    }
+
+    async fn keyset_page(
+        &self,
+        q: &TaskQuery,
+        after: Option<&KeysetPosition>,
+        limit: u32,
+    ) -> Result<TaskPage, RepoError> {
+        let mut sql = Sql::default();
+        let mut condition = where_clause(&q.filter, q.now, &mut sql);
+        if let Some(after) = after {
+            condition = format!("{condition} AND {}", after_clause(q.sort, q.order, after, &mut sql)?);
+        }
+        // One row more than asked tells whether there is a next page.
+        let l = sql.bind(i64::from(limit) + 1);
+        let rows = self
+            .db
+            .query_all_raw(sql.into_statement(page_sql(&condition, q.sort, q.order, &l, None)))
+            .await
+            .map_err(map_db_err)?;
+        let mut items = rows.iter().map(view_from).collect::<Result<Vec<TaskView>, _>>()?;
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next = if more { items.last().map(|v| KeysetPosition::of(&v.task, q.sort)) } else { None };
+        Ok(TaskPage { items, total: None, next })
+    }
+}
+
+#[async_trait]
+impl TaskReadModel for PgStorage {
+    async fn get(&self, id: TaskId, scope: TaskScope) -> Result<Option<TaskView>, RepoError> {
+        let (clause, owner) = scope_clause(scope, 2);
+        let sql = format!(
+            "SELECT {TASK_COLUMNS}, u.name AS owner_name, u.email AS owner_email \
+             FROM tasks t JOIN users u ON u.id = t.user_id WHERE t.id = $1{clause}"
+        );
+        let values = std::iter::once(id.as_uuid().into()).chain(owner);
+        let row = self.db.query_one_raw(crate::rows::stmt(sql, values)).await.map_err(map_db_err)?;
+        row.as_ref().map(view_from).transpose()
+    }
+
+    async fn list(&self, query: &TaskQuery) -> Result<TaskPage, RepoError> {
+        match &query.paging {
+            Paging::Offset { page, limit } => self.offset_page(query, *page, *limit).await,
+            Paging::Keyset { after, limit } => self.keyset_page(query, after.as_ref(), *limit).await,
+        }
+    }
+
+    async fn stats(&self, scope: TaskScope, now: DateTime<Utc>) -> Result<TaskStats, RepoError> {
+        let mut sql = Sql::default();
+        let condition = where_clause(&TaskFilter::scoped(scope), now, &mut sql);
+        let now = sql.bind(now);
+        let text = format!(
+            "SELECT count(*) AS total, \
+               count(*) FILTER (WHERE t.status <> 'COMPLETED' AND t.due_date < {now}) AS overdue, \
+               count(*) FILTER (WHERE t.status = 'PENDING') AS pending, \
+               count(*) FILTER (WHERE t.status = 'IN_PROGRESS') AS in_progress, \
+               count(*) FILTER (WHERE t.status = 'COMPLETED') AS completed, \
+               count(*) FILTER (WHERE t.priority = 'LOW') AS low, \
+               count(*) FILTER (WHERE t.priority = 'MEDIUM') AS medium, \
+               count(*) FILTER (WHERE t.priority = 'HIGH') AS high \
+             FROM tasks t WHERE {condition}"
+        );
+        let row = self.db.query_one_raw(sql.into_statement(text)).await.map_err(map_db_err)?;
+        let Some(row) = row else { return Ok(TaskStats::default()) };
+        let r = StatsRow::from_query_result(&row, "").map_err(map_db_err)?;
+        Ok(TaskStats {
+            total: count(r.total)?,
+            overdue: count(r.overdue)?,
+            by_status: [count(r.pending)?, count(r.in_progress)?, count(r.completed)?],
+            by_priority: [count(r.low)?, count(r.medium)?, count(r.high)?],
+        })
+    }
+}

@@ -1,0 +1,45 @@
+//! [`UserReadModel`]: lookups by id and email, and numbered pages oldest first.
+
+use async_trait::async_trait;
+use sea_orm::ConnectionTrait;
+use taskflow_domain::ports::UserReadModel;
+use taskflow_domain::query::PageRequest;
+use taskflow_domain::user::{EmailAddress, User};
+use taskflow_domain::{RepoError, UserId};
+
+use crate::error::{corrupt, map_db_err};
+use crate::rows::{USER_COLUMNS, stmt, user_from};
+use crate::storage::PgStorage;
+
+#[async_trait]
+impl UserReadModel for PgStorage {
+    async fn get(&self, id: UserId) -> Result<Option<User>, RepoError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row = self.db.query_one_raw(stmt(sql, [id.as_uuid().into()])).await.map_err(map_db_err)?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, RepoError> {
+        // lower(email) is what the unique index users_email_key covers.
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower($1)");
+        let row = self.db.query_one_raw(stmt(sql, [email.as_ref().into()])).await.map_err(map_db_err)?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn list(&self, page: PageRequest) -> Result<(Vec<User>, u64), RepoError> {
+        let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2");
+        let page_stmt = stmt(sql, [i64::from(page.limit).into(), offset.into()]);
+        let count_stmt = stmt("SELECT count(*) AS total FROM users", []);
+        let (rows, total) =
+            tokio::try_join!(async { self.db.query_all_raw(page_stmt).await.map_err(map_db_err) }, async {
+                self.db.query_one_raw(count_stmt).await.map_err(map_db_err)
+            },)?;
+        let total: i64 = match total {
+            Some(row) => row.try_get("", "total").map_err(map_db_err)?,
+            None => 0,
+        };
+        let users = rows.iter().map(user_from).collect::<Result<Vec<_>, _>>()?;
+        Ok((users, u64::try_from(total).map_err(|e| corrupt("count", e))?))
+    }
+}

@@ -1,0 +1,112 @@
+//! Connecting: pool settings, [`PgStorage`] (the handle every port is implemented on) and the health probe.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
+use taskflow_domain::RepoError;
+use taskflow_domain::ports::{ComponentHealth, HealthProbe, Transaction, UnitOfWork};
+
+use crate::error::map_db_err;
+use crate::tx::PgTransaction;
+
+/// Connection-pool settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgSettings {
+    /// `postgres://user@host:port/database`.
+    pub url: String,
+    /// Pool size (default 20).
+    pub max_connections: u32,
+    /// Connections kept open when idle (default 1).
+    pub min_connections: u32,
+    /// How long a request waits for a pooled connection before failing as unavailable (default 3 s).
+    pub acquire_timeout: Duration,
+    /// The server-side limit on any one statement, set on every connection (default 5 s).
+    pub statement_timeout: Duration,
+    /// How long an idle connection above `min_connections` is kept (default 10 min).
+    pub idle_timeout: Duration,
+}
+
+impl PgSettings {
+    /// The defaults for `url`.
+    #[must_use]
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 20,
+            min_connections: 1,
+            acquire_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Opens a SeaORM connection pool with these settings (sqlx's per-statement logging off).
+///
+/// # Errors
+/// [`RepoError::Unavailable`] when the server cannot be reached.
+pub async fn connect_pool(settings: &PgSettings) -> Result<DatabaseConnection, RepoError> {
+    let mut opts = ConnectOptions::new(settings.url.clone());
+    opts.max_connections(settings.max_connections)
+        .min_connections(settings.min_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_timeout(settings.acquire_timeout)
+        .idle_timeout(settings.idle_timeout)
+        .statement_timeout(settings.statement_timeout)
+        // Statements are traced by SeaORM's own spans; sqlx would log each one at INFO.
+        .sqlx_logging(false)
+        .set_application_name("taskflow");
+    Database::connect(opts).await.map_err(map_db_err)
+}
+
+/// Connects and returns the storage handle.
+///
+/// # Errors
+/// [`RepoError::Unavailable`] when the server cannot be reached.
+pub async fn connect(settings: &PgSettings) -> Result<PgStorage, RepoError> {
+    Ok(PgStorage::new(connect_pool(settings).await?))
+}
+
+/// PostgreSQL storage: a cheap-to-clone handle on one pool.
+///
+/// Implements [`UnitOfWork`] (whose transactions implement `TaskRepository`, `UserRepository` and `EventOutbox`),
+/// `TaskReadModel`, `UserReadModel`, `OutboxReader`, `RefreshTokenStore`, `IdempotencyStore` and [`HealthProbe`].
+#[derive(Debug, Clone)]
+pub struct PgStorage {
+    pub(crate) db: DatabaseConnection,
+}
+
+impl PgStorage {
+    /// Wraps an open pool (for example one with a metric callback installed).
+    #[must_use]
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// The underlying pool.
+    #[must_use]
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}
+
+#[async_trait]
+impl UnitOfWork for PgStorage {
+    async fn begin(&self) -> Result<Box<dyn Transaction>, RepoError> {
+        let txn = self.db.begin().await.map_err(map_db_err)?;
+        Ok(Box::new(PgTransaction::new(txn)))
+    }
+}
+
+/// How long the health probe waits for `SELECT 1`.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+#[async_trait]
+impl HealthProbe for PgStorage {
+    async fn check(&self) -> ComponentHealth {
+        let started = Instant::now();
+        let up = matches!(tokio::time::timeout(PROBE_TIMEOUT, self.db.execute_unprepared("SELECT 1")).await, Ok(Ok(_)));
+        ComponentHealth { up, kind: "postgres", latency: started.elapsed() }
+    }
+}

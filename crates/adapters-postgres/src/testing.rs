@@ -1,0 +1,135 @@
+//! Test support (feature `testing`): a fresh, migrated database per test, created from a template and dropped after.
+//!
+//! The server comes from `TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`). The template is
+//! named after a hash of the migrations' source, so it is built once (under an advisory lock) and reused by every test
+//! process until the schema changes; each test then costs one `CREATE DATABASE ... TEMPLATE`.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use crate::migrate;
+
+/// The migrations' source, hashed into the template's name.
+const SCHEMA_SOURCES: [&str; 5] = [
+    include_str!("migration/m20261125_000001_create_users.rs"),
+    include_str!("migration/m20261125_000002_create_tasks.rs"),
+    include_str!("migration/m20261125_000003_create_refresh_tokens.rs"),
+    include_str!("migration/m20261125_000004_create_idempotency_keys.rs"),
+    include_str!("migration/m20261125_000005_create_outbox_events.rs"),
+];
+
+/// Serialises template builds across test processes.
+const TEMPLATE_LOCK_KEY: i64 = 0x7466_5f74_706c; // "tf_tpl"
+
+static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+
+/// The server URL tests use, without a database name.
+fn server_url() -> String {
+    let url =
+        std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    match url.rfind('/') {
+        Some(i) if i > "postgres://".len() => url[..i].to_owned(),
+        _ => url,
+    }
+}
+
+async fn admin(db: &str) -> DatabaseConnection {
+    let mut opts = ConnectOptions::new(format!("{}/{db}", server_url()));
+    opts.max_connections(1).min_connections(0).sqlx_logging(false);
+    match Database::connect(opts).await {
+        Ok(c) => c,
+        Err(e) => panic!("cannot reach PostgreSQL at {}: {e}", server_url()),
+    }
+}
+
+async fn exec(conn: &DatabaseConnection, sql: &str) {
+    if let Err(e) = conn.execute_unprepared(sql).await {
+        panic!("{sql}: {e}");
+    }
+}
+
+async fn template() -> String {
+    let mut h = DefaultHasher::new();
+    SCHEMA_SOURCES.hash(&mut h);
+    let name = format!("taskflow_tpl_{:016x}", h.finish());
+    let conn = admin("postgres").await;
+    exec(&conn, &format!("SELECT pg_advisory_lock({TEMPLATE_LOCK_KEY})")).await;
+    let exists = conn
+        .query_one_raw(crate::rows::stmt("SELECT 1 AS one FROM pg_database WHERE datname = $1", [name.clone().into()]))
+        .await
+        .map(|row| row.is_some())
+        .unwrap_or(false);
+    if !exists {
+        // Templates of older schemas are of no use any more.
+        let stale = conn
+            .query_all_raw(crate::rows::stmt(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'taskflow\\_tpl\\_%' AND datname <> $1",
+                [name.clone().into()],
+            ))
+            .await
+            .unwrap_or_default();
+        for row in stale {
+            if let Ok(old) = row.try_get::<String>("", "datname") {
+                let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)")).await;
+            }
+        }
+        let building = format!("{name}_building");
+        exec(&conn, &format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)")).await;
+        exec(&conn, &format!("CREATE DATABASE \"{building}\"")).await;
+        let db = admin(&building).await;
+        if let Err(e) = migrate(&db).await {
+            panic!("migrating the test template failed: {e:?}");
+        }
+        let _ = db.close().await;
+        // Renamed only once complete, so a crash mid-build never leaves a half-migrated template.
+        exec(&conn, &format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\"")).await;
+    }
+    exec(&conn, &format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK_KEY})")).await;
+    let _ = conn.close().await;
+    name
+}
+
+/// Drops its test database when dropped (from a helper thread, so it works inside and outside a runtime).
+#[derive(Debug)]
+pub struct DropGuard {
+    name: String,
+}
+
+impl DropGuard {
+    /// The database's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let dropper = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                let conn = admin("postgres").await;
+                let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                let _ = conn.close().await;
+            });
+        });
+        let _ = dropper.join();
+    }
+}
+
+/// Creates a fresh, migrated, empty database and returns its URL and the guard that drops it.
+///
+/// # Panics
+/// When PostgreSQL cannot be reached or the template cannot be built: a test cannot run without them.
+pub async fn fresh_database() -> (String, DropGuard) {
+    let tpl = TEMPLATE.get_or_init(template).await.clone();
+    let name = format!("t_{}", Uuid::new_v4().simple());
+    let conn = admin("postgres").await;
+    exec(&conn, &format!("CREATE DATABASE \"{name}\" TEMPLATE \"{tpl}\"")).await;
+    let _ = conn.close().await;
+    (format!("{}/{name}", server_url()), DropGuard { name })
+}

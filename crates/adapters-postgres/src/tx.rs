@@ -1,0 +1,107 @@
+//! The unit of work: one database transaction, whose handle is also the task, user and outbox repository.
+
+use async_trait::async_trait;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
+use taskflow_domain::events::DomainEvent;
+use taskflow_domain::ports::{EventOutbox, TaskRepository, Transaction, UserRepository};
+use taskflow_domain::user::User;
+use taskflow_domain::{RepoError, UserId};
+
+use crate::error::map_db_err;
+use crate::outbox::snapshot;
+use crate::rows::{USER_COLUMNS, stmt, user_from, user_values};
+
+/// An open unit of work. Dropping it without [`Transaction::commit`] rolls back (SeaORM queues the `ROLLBACK`).
+#[derive(Debug)]
+pub struct PgTransaction {
+    pub(crate) txn: DatabaseTransaction,
+}
+
+impl PgTransaction {
+    pub(crate) fn new(txn: DatabaseTransaction) -> Self {
+        Self { txn }
+    }
+}
+
+#[async_trait]
+impl Transaction for PgTransaction {
+    fn tasks(&self) -> &dyn TaskRepository {
+        self
+    }
+
+    fn users(&self) -> &dyn UserRepository {
+        self
+    }
+
+    fn outbox(&self) -> &dyn EventOutbox {
+        self
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), RepoError> {
+        self.txn.commit().await.map_err(map_db_err)
+    }
+}
+
+#[async_trait]
+impl UserRepository for PgTransaction {
+    async fn insert(&self, user: &User) -> Result<(), RepoError> {
+        let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+        self.txn.execute_raw(stmt(sql, user_values(user))).await.map_err(map_db_err)?;
+        Ok(())
+    }
+
+    async fn find_for_update(&self, id: UserId) -> Result<Option<User>, RepoError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE");
+        let row = self.txn.query_one_raw(stmt(sql, [id.as_uuid().into()])).await.map_err(map_db_err)?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn update(&self, user: &User) -> Result<(), RepoError> {
+        let sql = "UPDATE users SET email = $2, name = $3, role = $4, password_hash = $5, created_at = $6, \
+                   updated_at = $7 WHERE id = $1";
+        let done = self.txn.execute_raw(stmt(sql, user_values(user))).await.map_err(map_db_err)?;
+        // The user vanished under us: like a stale task version, the change cannot apply.
+        if done.rows_affected() == 0 { Err(RepoError::Conflict) } else { Ok(()) }
+    }
+
+    async fn delete(&self, id: UserId) -> Result<bool, RepoError> {
+        // Tasks and refresh tokens go with the user through ON DELETE CASCADE.
+        let done = self
+            .txn
+            .execute_raw(stmt("DELETE FROM users WHERE id = $1", [id.as_uuid().into()]))
+            .await
+            .map_err(map_db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+/// Rows per outbox `INSERT` (6 parameters each, well under Postgres' 65,535).
+const OUTBOX_CHUNK: usize = 5_000;
+
+#[async_trait]
+impl EventOutbox for PgTransaction {
+    async fn append(&self, events: &[DomainEvent]) -> Result<(), RepoError> {
+        for chunk in events.chunks(OUTBOX_CHUNK) {
+            let mut sql =
+                String::from("INSERT INTO outbox_events (id, kind, task_id, owner_id, payload, occurred_at) VALUES ");
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
+            for (i, e) in chunk.iter().enumerate() {
+                let b = i * 6;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
+                values.extend([
+                    e.id.as_uuid().into(),
+                    e.kind.as_str().into(),
+                    e.task.id().as_uuid().into(),
+                    e.task.owner().as_uuid().into(),
+                    snapshot(&e.task).into(),
+                    e.occurred_at.into(),
+                ]);
+            }
+            self.txn.execute_raw(stmt(sql, values)).await.map_err(map_db_err)?;
+        }
+        Ok(())
+    }
+}
