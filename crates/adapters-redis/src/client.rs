@@ -1,0 +1,200 @@
+//! The pooled Redis client: every call goes through [`RedisClient::execute`], which applies the timeouts, the circuit
+//! breaker, the error mapping and the latency metrics.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use deadpool_redis::redis::{AsyncConnectionConfig, ErrorKind, RedisError, RedisResult};
+use deadpool_redis::{Connection, Manager, Pool, PoolError, Runtime};
+use taskflow_domain::error::RepoError;
+
+use crate::breaker::{BreakerClock, BreakerState, CircuitBreaker, SystemClock};
+use crate::metrics::{REDIS_COMMAND_DURATION, REDIS_ERRORS};
+use crate::settings::RedisSettings;
+
+/// A future borrowing a pooled connection, as returned by the closures given to [`RedisClient::execute`].
+pub type ConnFuture<'c, T> = Pin<Box<dyn Future<Output = RedisResult<T>> + Send + 'c>>;
+
+/// A shared handle on the Redis pool and its circuit breaker. Cloning is cheap; clones share both.
+#[derive(Clone)]
+pub struct RedisClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    breaker: CircuitBreaker,
+    settings: RedisSettings,
+}
+
+impl fmt::Debug for RedisClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisClient")
+            .field("key_prefix", &self.inner.settings.key_prefix)
+            .field("breaker", &self.breaker_state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisClient {
+    /// Creates the pool without opening any connection, so the service starts (degraded) while Redis is down.
+    ///
+    /// # Errors
+    /// [`RepoError::Unexpected`] when the URL or the pool settings are invalid.
+    pub fn connect(settings: &RedisSettings) -> Result<Self, RepoError> {
+        Self::connect_with_clock(settings, Arc::new(SystemClock))
+    }
+
+    /// [`Self::connect`] with the circuit breaker on another clock (for tests).
+    ///
+    /// # Errors
+    /// [`RepoError::Unexpected`] when the URL or the pool settings are invalid.
+    pub fn connect_with_clock(settings: &RedisSettings, clock: Arc<dyn BreakerClock>) -> Result<Self, RepoError> {
+        // The connection-level timeouts are a second line of defence behind the per-call timeout below.
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(settings.connect_timeout))
+            .set_response_timeout(Some(settings.command_timeout));
+        let manager = Manager::new_with_config(settings.url.as_str(), config).map_err(RepoError::unexpected)?;
+        let pool = Pool::builder(manager)
+            .max_size(settings.pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(settings.connect_timeout))
+            .create_timeout(Some(settings.connect_timeout))
+            .recycle_timeout(Some(settings.command_timeout))
+            .build()
+            .map_err(RepoError::unexpected)?;
+        let breaker = CircuitBreaker::new(settings.breaker_failure_threshold, settings.breaker_cooldown, clock);
+        Ok(Self { inner: Arc::new(Inner { pool, breaker, settings: settings.clone() }) })
+    }
+
+    /// The circuit breaker's current state, for metrics and readiness.
+    #[must_use]
+    pub fn breaker_state(&self) -> BreakerState {
+        self.inner.breaker.state()
+    }
+
+    /// The settings this client was built with.
+    #[must_use]
+    pub fn settings(&self) -> &RedisSettings {
+        &self.inner.settings
+    }
+
+    /// `{key_prefix}:{kind}:{rest}`: every key this crate writes is built here.
+    #[must_use]
+    pub fn key(&self, kind: &str, rest: &str) -> String {
+        format!("{}:{kind}:{rest}", self.inner.settings.key_prefix)
+    }
+
+    /// Runs one Redis operation on a pooled connection, behind the circuit breaker and within the timeouts: at most
+    /// `connect_timeout` to check a connection out (opening or recycling included), then `command_timeout`.
+    /// `op` names the operation in metrics. The closure must own what it sends (move the command in).
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when the breaker is open, no connection can be had in time, the command times out
+    /// or the server cannot serve it (I/O, loading, read-only, out of memory); [`RepoError::Unexpected`] when Redis
+    /// answered but not as expected (a script or type error), which is a bug rather than an outage.
+    pub async fn execute<T, F>(&self, op: &'static str, f: F) -> Result<T, RepoError>
+    where
+        F: for<'c> FnOnce(&'c mut Connection) -> ConnFuture<'c, T>,
+    {
+        let Ok(permit) = self.inner.breaker.try_acquire() else {
+            metrics::counter!(REDIS_ERRORS, "op" => op, "kind" => "breaker_open").increment(1);
+            return Err(RepoError::unavailable(crate::breaker::BreakerOpen));
+        };
+        let started = Instant::now();
+        let outcome = self.run(f).await;
+        metrics::histogram!(REDIS_COMMAND_DURATION, "op" => op).record(started.elapsed().as_secs_f64());
+        match outcome {
+            Ok(value) => {
+                permit.success();
+                Ok(value)
+            }
+            Err(failure) => {
+                metrics::counter!(REDIS_ERRORS, "op" => op, "kind" => failure.kind()).increment(1);
+                if failure.is_outage() {
+                    permit.failure();
+                    tracing::debug!(op, error = %failure, "Redis call failed");
+                    Err(RepoError::unavailable(failure))
+                } else {
+                    // Redis answered, so it is up; the answer is what is wrong.
+                    permit.success();
+                    Err(RepoError::unexpected(failure))
+                }
+            }
+        }
+    }
+
+    async fn run<T, F>(&self, f: F) -> Result<T, Failure>
+    where
+        F: for<'c> FnOnce(&'c mut Connection) -> ConnFuture<'c, T>,
+    {
+        let settings = &self.inner.settings;
+        // One deadline for the whole checkout: recycling stale connections one after another could otherwise add up.
+        let mut conn = match tokio::time::timeout(settings.connect_timeout, self.inner.pool.get()).await {
+            Ok(conn) => conn.map_err(Failure::Pool)?,
+            Err(_) => return Err(Failure::Timeout),
+        };
+        match tokio::time::timeout(settings.command_timeout, f(&mut conn)).await {
+            Ok(result) => result.map_err(Failure::Command),
+            Err(_) => {
+                // The reply may still arrive on this multiplexed connection; do not hand it out again.
+                drop(Connection::take(conn));
+                Err(Failure::Timeout)
+            }
+        }
+    }
+}
+
+/// Why one call failed, kept as the source of the [`RepoError`].
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("no Redis connection available")]
+    Pool(#[source] PoolError),
+    #[error("Redis did not answer in time")]
+    Timeout,
+    #[error("the Redis command failed")]
+    Command(#[source] RedisError),
+}
+
+impl Failure {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Pool(PoolError::Timeout(_)) | Self::Timeout => "timeout",
+            Self::Pool(_) => "pool",
+            Self::Command(e) if is_connection_error(e) => "connection",
+            Self::Command(e) if is_server_unavailable(e) => "server",
+            Self::Command(_) => "unexpected",
+        }
+    }
+
+    fn is_outage(&self) -> bool {
+        self.kind() != "unexpected"
+    }
+}
+
+fn is_connection_error(e: &RedisError) -> bool {
+    e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
+}
+
+/// Server replies meaning "cannot serve now" rather than "you asked wrongly".
+fn is_server_unavailable(e: &RedisError) -> bool {
+    matches!(e.kind(), ErrorKind::AuthenticationFailed)
+        || e.code().is_some_and(|code| {
+            matches!(
+                code,
+                "LOADING"
+                    | "BUSY"
+                    | "TRYAGAIN"
+                    | "CLUSTERDOWN"
+                    | "MASTERDOWN"
+                    | "READONLY"
+                    | "OOM"
+                    | "NOAUTH"
+                    | "WRONGPASS"
+                    | "NOPERM"
+            )
+        })
+}
