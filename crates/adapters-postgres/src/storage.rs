@@ -1,5 +1,8 @@
 //! Connecting: pool settings, [`PgStorage`] (the handle every port is implemented on) and the health probe.
 
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -75,13 +78,33 @@ pub async fn connect(settings: &PgSettings) -> Result<PgStorage, RepoError> {
 #[derive(Debug, Clone)]
 pub struct PgStorage {
     pub(crate) db: DatabaseConnection,
+    /// Something that must live as long as any clone of the storage (a test database's drop guard).
+    lease: Option<Lease>,
+}
+
+/// A value kept alive by [`PgStorage`] clones and dropped with the last one.
+#[derive(Clone)]
+struct Lease(#[allow(dead_code)] Arc<dyn Any + Send + Sync>);
+
+impl fmt::Debug for Lease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Lease")
+    }
 }
 
 impl PgStorage {
     /// Wraps an open pool (for example one with a metric callback installed).
     #[must_use]
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self { db, lease: None }
+    }
+
+    /// Keeps `value` alive until the last clone of this storage is dropped (for example the guard that drops a
+    /// test database, so a test that only holds the ports still cleans up after itself).
+    #[must_use]
+    pub fn leasing(mut self, value: impl Any + Send + Sync) -> Self {
+        self.lease = Some(Lease(Arc::new(value)));
+        self
     }
 
     /// The underlying pool.

@@ -5,12 +5,13 @@
 //! process until the schema changes; each test then costs one `CREATE DATABASE ... TEMPLATE`.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use crate::migrate;
+use crate::{PgSettings, PgStorage, connect_pool, migrate};
 
 /// The migrations' source, hashed into the template's name.
 const SCHEMA_SOURCES: [&str; 5] = [
@@ -132,4 +133,61 @@ pub async fn fresh_database() -> (String, DropGuard) {
     exec(&conn, &format!("CREATE DATABASE \"{name}\" TEMPLATE \"{tpl}\"")).await;
     let _ = conn.close().await;
     (format!("{}/{name}", server_url()), DropGuard { name })
+}
+
+/// Settings for a test database: a small pool.
+#[must_use]
+pub fn test_settings(url: &str) -> PgSettings {
+    PgSettings { max_connections: 8, min_connections: 0, ..PgSettings::new(url) }
+}
+
+/// Storage on a fresh database that is dropped with the storage's last clone.
+///
+/// # Panics
+/// When PostgreSQL cannot be reached.
+pub async fn fresh_storage() -> PgStorage {
+    fresh_storage_with(test_settings).await
+}
+
+/// [`fresh_storage`] with custom pool settings, made from the database's URL.
+///
+/// # Panics
+/// When PostgreSQL cannot be reached.
+pub async fn fresh_storage_with(settings: impl FnOnce(&str) -> PgSettings) -> PgStorage {
+    let (url, guard) = fresh_database().await;
+    match connect_pool(&settings(&url)).await {
+        Ok(db) => PgStorage::new(db).leasing(guard),
+        Err(e) => panic!("cannot connect to the test database: {e:?}"),
+    }
+}
+
+/// Every SQL statement a pool ran, recorded through SeaORM's metric callback (`BEGIN`/`COMMIT` are not
+/// statements SeaORM reports, so units of work count only their own statements).
+#[derive(Debug, Clone, Default)]
+pub struct StatementLog(Arc<Mutex<Vec<String>>>);
+
+impl StatementLog {
+    /// The statements recorded since the last call, which clears the log.
+    #[must_use]
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// [`fresh_storage`] with every statement recorded in the returned log.
+///
+/// # Panics
+/// When PostgreSQL cannot be reached.
+pub async fn fresh_storage_counting() -> (PgStorage, StatementLog) {
+    let (url, guard) = fresh_database().await;
+    let mut db = match connect_pool(&test_settings(&url)).await {
+        Ok(db) => db,
+        Err(e) => panic!("cannot connect to the test database: {e:?}"),
+    };
+    let log = StatementLog::default();
+    let sink = log.clone();
+    db.set_metric_callback(move |info| {
+        sink.0.lock().unwrap_or_else(PoisonError::into_inner).push(info.statement.sql.clone());
+    });
+    (PgStorage::new(db).leasing(guard), log)
 }
