@@ -1,1 +1,116 @@
-//! placeholder
+//! TaskFlow's HTTP adapter (axum): routing, extraction and validation into domain types, authentication, rate
+//! limiting, idempotent retries, metrics, OpenAPI, and the one mapping from application errors to HTTP problems.
+//!
+//! [`router`] builds the whole API from an [`AppState`] of use cases; it opens no socket, so tests drive it with
+//! `tower::ServiceExt::oneshot`.
+
+mod auth;
+mod dto;
+pub mod error;
+mod extract;
+mod health;
+mod idempotency;
+mod middleware;
+pub mod observability;
+mod openapi;
+mod rate_limit;
+mod request_id;
+mod tasks;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use metrics_exporter_prometheus::PrometheusHandle;
+use taskflow_application::auth::AuthService;
+use taskflow_application::domain::ports::RateLimiter;
+use taskflow_application::health::HealthService;
+use taskflow_application::idempotency::IdempotencyService;
+use taskflow_application::tasks::TaskService;
+use taskflow_application::users::UserService;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use openapi::ApiDoc;
+
+/// The largest request body accepted.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// HTTP-level settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Requests per minute per user (or per IP when anonymous) on `/auth`, `/users`, `/tasks`.
+    pub rate_limit_per_minute: u32,
+    /// Requests per minute per IP on login, register and refresh.
+    pub rate_limit_auth_per_minute: u32,
+    /// Believe `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_proxy: bool,
+    /// How long one request may take before it is answered 503.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            rate_limit_per_minute: 100,
+            rate_limit_auth_per_minute: 10,
+            trust_proxy: false,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the handlers share: the use cases, and the few ports the HTTP edge drives itself.
+#[derive(Clone)]
+pub struct AppState {
+    /// Authentication use cases.
+    pub auth: Arc<AuthService>,
+    /// User use cases.
+    pub users: Arc<UserService>,
+    /// Task use cases.
+    pub tasks: Arc<TaskService>,
+    /// Readiness checks.
+    pub health: Arc<HealthService>,
+    /// Idempotent retries.
+    pub idempotency: Arc<IdempotencyService>,
+    /// The (shared) rate limiter.
+    pub limiter: Arc<dyn RateLimiter>,
+    /// Settings.
+    pub settings: HttpSettings,
+    /// The Prometheus registry rendered by `/metrics`.
+    pub metrics: PrometheusHandle,
+}
+
+/// The whole HTTP API.
+pub fn router(state: AppState) -> Router {
+    let limited = Router::new()
+        .merge(auth::routes(&state))
+        .merge(users::routes())
+        .merge(tasks::routes(&state))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit));
+    let timeout = state.settings.request_timeout;
+    Router::new()
+        .merge(limited)
+        .merge(health::routes())
+        .merge(openapi::routes())
+        .fallback(middleware::not_found)
+        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetSensitiveHeadersLayer::new([axum::http::header::AUTHORIZATION]))
+                .layer(axum::middleware::from_fn(request_id::request_id))
+                .layer(axum::middleware::from_fn(observability::record_request))
+                .layer(axum::middleware::from_fn(middleware::problem_for_bare_errors))
+                .layer(CatchPanicLayer::custom(middleware::panic_response))
+                .layer(TraceLayer::new_for_http().on_failure(()))
+                .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, timeout))
+                .layer(DefaultBodyLimit::max(BODY_LIMIT))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate)),
+        )
+        .with_state(state)
+}

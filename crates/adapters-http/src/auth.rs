@@ -1,0 +1,146 @@
+//! `/auth`: register, login, refresh, logout, me.
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, extract::State};
+use serde::{Deserialize, Serialize};
+use taskflow_application::FieldError;
+use taskflow_application::auth::{Registration, Session};
+use taskflow_application::domain::user::{EmailAddress, Password, UserName};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::dto::UserOut;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, CurrentUser};
+
+pub fn routes(_state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/auth/register", post(register))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/me", get(me))
+}
+
+/// Registration body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterIn {
+    /// Trimmed and lower-cased; at most 254 characters.
+    #[schema(max_length = 254, example = "ann@example.com")]
+    email: String,
+    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
+    password: String,
+    /// 1 to 100 characters after trimming, no control characters.
+    #[schema(min_length = 1, max_length = 100)]
+    name: String,
+}
+
+impl RegisterIn {
+    fn try_into_domain(self) -> Result<Registration, ApiError> {
+        let email = EmailAddress::parse(&self.email).map_err(|e| FieldError::new("email", e));
+        let password = Password::parse(&self.password).map_err(|e| FieldError::new("password", e));
+        let name = UserName::parse(&self.name).map_err(|e| FieldError::new("name", e));
+        match (email, password, name) {
+            (Ok(email), Ok(password), Ok(name)) => Ok(Registration { email, password, name }),
+            (email, password, name) => {
+                Err(ApiError::validation([email.err(), password.err(), name.err()].into_iter().flatten().collect()))
+            }
+        }
+    }
+}
+
+/// Login body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginIn {
+    /// The login email.
+    email: String,
+    /// The password.
+    password: String,
+}
+
+/// Refresh and logout body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RefreshIn {
+    /// The refresh token from the last login or refresh.
+    refresh_token: String,
+}
+
+/// Tokens and the user.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthResponse {
+    /// PASETO v4 access token for `Authorization: Bearer`.
+    access_token: String,
+    /// Opaque single-use refresh token.
+    refresh_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    token_type: &'static str,
+    /// Access token lifetime in seconds (`ACCESS_TOKEN_TTL_SECS`).
+    expires_in: u64,
+    /// The user.
+    user: UserOut,
+}
+
+impl From<Session> for AuthResponse {
+    fn from(s: Session) -> Self {
+        Self {
+            access_token: s.access_token,
+            refresh_token: s.refresh_token,
+            token_type: "Bearer",
+            expires_in: s.expires_in,
+            user: UserOut::from(&s.user),
+        }
+    }
+}
+
+/// Register a new user (role `user`) and log in.
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterIn, responses(
+    (status = 201, body = AuthResponse), (status = 400, body = Problem), (status = 409, description = "email taken", body = Problem),
+    (status = 415, body = Problem), (status = 429, body = Problem)))]
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterIn>,
+) -> ApiResult<impl IntoResponse> {
+    let session = state.auth.register(body.try_into_domain()?).await?;
+    Ok((StatusCode::CREATED, Json(AuthResponse::from(session))))
+}
+
+/// Log in. Unknown emails and wrong passwords get the same 401.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginIn, responses(
+    (status = 200, body = AuthResponse), (status = 400, body = Problem), (status = 401, body = Problem), (status = 429, body = Problem)))]
+pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginIn>) -> ApiResult<Json<AuthResponse>> {
+    Ok(Json(state.auth.login(&body.email, &body.password).await?.into()))
+}
+
+/// Exchange a refresh token for new tokens. Presenting a consumed token revokes its whole family.
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshIn, responses(
+    (status = 200, body = AuthResponse), (status = 400, body = Problem), (status = 401, body = Problem), (status = 429, body = Problem)))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshIn>,
+) -> ApiResult<Json<AuthResponse>> {
+    Ok(Json(state.auth.refresh(&body.refresh_token).await?.into()))
+}
+
+/// Log out: revoke the refresh token's family. Unknown tokens are accepted silently.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshIn, responses(
+    (status = 204, description = "family revoked"), (status = 400, body = Problem), (status = 429, body = Problem)))]
+pub async fn logout(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshIn>) -> ApiResult<StatusCode> {
+    state.auth.logout(&body.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's own account.
+#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])), responses(
+    (status = 200, body = UserOut), (status = 401, body = Problem)))]
+pub async fn me(State(state): State<AppState>, CurrentUser(actor): CurrentUser) -> ApiResult<Json<UserOut>> {
+    Ok(Json(UserOut::from(&state.auth.me(actor).await?)))
+}

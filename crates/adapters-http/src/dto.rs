@@ -1,0 +1,207 @@
+//! Wire shapes shared by several resources, and conversions from domain types. Camel case, RFC 3339 UTC.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use taskflow_application::domain::query::{OwnerSummary, TaskView};
+use taskflow_application::domain::user::User;
+use taskflow_application::tasks::PageMeta;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// RFC 3339 in UTC, with only as many fractional digits as the instant needs.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Parses an RFC 3339 timestamp with any offset into UTC.
+pub fn parse_timestamp(raw: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| "must be an RFC 3339 timestamp such as 2026-11-25T09:00:00Z".to_owned())
+}
+
+/// Distinguishes an absent member (`None`) from an explicit `null` (`Some(None)`).
+pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(de: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(de).map(Some)
+}
+
+/// A user as the API shows it: never a password or hash.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserOut {
+    /// Id.
+    pub id: Uuid,
+    /// Login email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// `user` or `admin`.
+    #[schema(example = "user")]
+    pub role: &'static str,
+    /// Registration time.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// Last change.
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+impl From<&User> for UserOut {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id().as_uuid(),
+            email: u.email().to_string(),
+            name: u.name().to_string(),
+            role: u.role().as_str(),
+            created_at: timestamp(u.created_at()),
+            updated_at: timestamp(u.updated_at()),
+        }
+    }
+}
+
+/// The owner embedded in a task.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskOwnerOut {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+}
+
+impl From<&OwnerSummary> for TaskOwnerOut {
+    fn from(o: &OwnerSummary) -> Self {
+        Self { id: o.id.as_uuid(), name: o.name.to_string(), email: o.email.to_string() }
+    }
+}
+
+/// A task.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskOut {
+    /// Id.
+    pub id: Uuid,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// `PENDING`, `IN_PROGRESS` or `COMPLETED`.
+    #[schema(example = "PENDING")]
+    pub status: &'static str,
+    /// `LOW`, `MEDIUM` or `HIGH`.
+    #[schema(example = "MEDIUM")]
+    pub priority: &'static str,
+    /// Due date.
+    #[schema(format = DateTime)]
+    pub due_date: Option<String>,
+    /// Set while the task is `COMPLETED`.
+    #[schema(format = DateTime)]
+    pub completed_at: Option<String>,
+    /// Owner id.
+    pub user_id: Uuid,
+    /// Owner.
+    pub user: TaskOwnerOut,
+    /// Creation time.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// Last change.
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+    /// Starts at 1, grows by 1 on every change; sent as `ETag`.
+    pub version: i64,
+}
+
+impl From<&TaskView> for TaskOut {
+    fn from(v: &TaskView) -> Self {
+        let t = &v.task;
+        Self {
+            id: t.id().as_uuid(),
+            title: t.title().to_string(),
+            description: t.description().map(|d| d.as_ref().to_owned()),
+            status: t.status().as_str(),
+            priority: t.priority().as_str(),
+            due_date: t.due_date().map(timestamp),
+            completed_at: t.completed_at().map(timestamp),
+            user_id: t.owner().as_uuid(),
+            user: TaskOwnerOut::from(&v.owner),
+            created_at: timestamp(t.created_at()),
+            updated_at: timestamp(t.updated_at()),
+            version: t.version().get(),
+        }
+    }
+}
+
+/// Paging facts: offset pages carry `page`, `total` and `totalPages`; keyset pages carry `nextCursor`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PageOut {
+    /// The page number (offset paging).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+    /// The page size.
+    pub limit: u32,
+    /// Matching items (offset paging).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+    /// Pages in all (offset paging).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_pages: Option<u64>,
+    /// The next page's cursor, `null` on the last page (keyset paging).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub next_cursor: Option<Option<String>>,
+}
+
+impl From<PageMeta> for PageOut {
+    fn from(meta: PageMeta) -> Self {
+        match meta {
+            PageMeta::Offset { page, limit, total, total_pages } => {
+                Self { page: Some(page), limit, total: Some(total), total_pages: Some(total_pages), next_cursor: None }
+            }
+            PageMeta::Keyset { limit, next_cursor } => {
+                Self { page: None, limit, total: None, total_pages: None, next_cursor: Some(next_cursor) }
+            }
+        }
+    }
+}
+
+/// A page of items.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paged<T: ToSchema> {
+    /// The items.
+    pub data: Vec<T>,
+    /// Paging facts.
+    pub meta: PageOut,
+}
+
+/// Parses `page` and `limit` query values (defaults 1 and 20; limit 1..=100).
+pub fn page_and_limit(
+    page: Option<&str>,
+    limit: Option<&str>,
+) -> Result<(u32, u32), Vec<taskflow_application::FieldError>> {
+    use taskflow_application::FieldError;
+    let mut errors = Vec::new();
+    let page = match page.map(str::parse::<u32>) {
+        None => 1,
+        Some(Ok(p)) if p >= 1 => p,
+        Some(_) => {
+            errors.push(FieldError::new("page", "must be an integer >= 1"));
+            1
+        }
+    };
+    let limit = parse_limit(limit).unwrap_or_else(|e| {
+        errors.push(e);
+        20
+    });
+    if errors.is_empty() { Ok((page, limit)) } else { Err(errors) }
+}
+
+/// Parses a `limit` query value (default 20; 1..=100).
+pub fn parse_limit(limit: Option<&str>) -> Result<u32, taskflow_application::FieldError> {
+    match limit.map(str::parse::<u32>) {
+        None => Ok(20),
+        Some(Ok(l)) if (1..=100).contains(&l) => Ok(l),
+        Some(_) => Err(taskflow_application::FieldError::new("limit", "must be an integer from 1 to 100")),
+    }
+}

@@ -1,0 +1,87 @@
+//! Rate limiting with the `RateLimit-*` headers on every limited response.
+//!
+//! Login, register and refresh are limited per client IP (`RATE_LIMIT_AUTH_PER_MINUTE`); everything else under
+//! `/auth`, `/users` and `/tasks` per authenticated user, or per IP when anonymous (`RATE_LIMIT_PER_MINUTE`).
+//! The client IP is the socket's peer; `X-Forwarded-For` is believed only with `TRUST_PROXY=true`, and then its
+//! last entry, the one our own proxy appended, is used (earlier entries are whatever the client claimed).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use taskflow_application::domain::policy::Actor;
+use taskflow_application::domain::ports::RateDecision;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// The client address used for anonymous limits.
+fn client_ip(req: &Request, trust_proxy: bool) -> Option<IpAddr> {
+    if trust_proxy
+        && let Some(ip) = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+            .next_back()
+    {
+        return Some(ip);
+    }
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip())
+}
+
+fn is_auth_endpoint(req: &Request) -> bool {
+    req.method() == Method::POST && matches!(req.uri().path(), "/auth/login" | "/auth/register" | "/auth/refresh")
+}
+
+fn seconds_up(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+fn set_headers(headers: &mut HeaderMap, d: &RateDecision) {
+    headers.insert("ratelimit-limit", HeaderValue::from(d.limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(if d.allowed { d.remaining } else { 0 }));
+    headers.insert("ratelimit-reset", HeaderValue::from(seconds_up(d.reset_after)));
+}
+
+/// Counts the request against its bucket; answers 429 with `Retry-After` when the bucket is empty.
+pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let ip = client_ip(&req, state.settings.trust_proxy).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let (key, per_minute) = if is_auth_endpoint(&req) {
+        (format!("auth:ip:{ip}"), state.settings.rate_limit_auth_per_minute)
+    } else if let Some(actor) = req.extensions().get::<Actor>() {
+        (format!("api:user:{}", actor.user_id), state.settings.rate_limit_per_minute)
+    } else {
+        (format!("api:ip:{ip}"), state.settings.rate_limit_per_minute)
+    };
+    let decision = match state.limiter.check(&key, per_minute, MINUTE).await {
+        Ok(decision) => decision,
+        Err(err) => {
+            // The limiter protects us; it must not take us down. Adapters fall back to a local limiter
+            // themselves, so this is the last line: serve, and say so.
+            tracing::warn!(error = %err, "rate limiter unavailable; request not limited");
+            metrics::counter!("rate_limiter_errors_total").increment(1);
+            return next.run(req).await;
+        }
+    };
+    metrics::counter!("rate_limiter_decisions_total", "allowed" => decision.allowed.to_string()).increment(1);
+    let mut response = if decision.allowed {
+        next.run(req).await
+    } else {
+        let retry = decision.retry_after.unwrap_or(Duration::from_secs(1));
+        let mut r = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded; slow down")
+            .retry_after(Duration::from_secs(seconds_up(retry)))
+            .into_response();
+        r.headers_mut().insert("retry-after", HeaderValue::from(seconds_up(retry).max(1)));
+        r
+    };
+    set_headers(response.headers_mut(), &decision);
+    response
+}
