@@ -63,7 +63,8 @@ pub async fn offset_pages_never_overlap_or_skip(ports: StoragePorts) {
 pub async fn offset_page_past_the_end_is_empty_with_the_real_total(ports: StoragePorts) {
     // Arrange
     let (ann, _, tasks) = dataset(&ports).await;
-    let filter = TaskFilter { statuses: vec![TaskStatus::Pending], ..TaskFilter::scoped(TaskScope::Owner(ann.id())) };
+    let filter =
+        TaskFilter { statuses: vec![TaskStatus::InProgress], ..TaskFilter::scoped(TaskScope::Owner(ann.id())) };
     let total = expected(&tasks, &filter, SortField::CreatedAt, SortOrder::Desc).len() as u64;
 
     // Act

@@ -1,0 +1,82 @@
+//! [`InMemoryStore`]: the whole storage side in process memory.
+//!
+//! Concurrency model, mirroring what a database gives the use cases:
+//! - committed state lives in one [`RwLock`]ed [`Tables`]; readers take the read lock for the length of one query
+//!   and so always see whole commits;
+//! - units of work are serialized by an async mutex whose owned guard the open [`InMemoryTransaction`] holds, so a
+//!   read-modify-write with a version check cannot race with another; they stage their writes and take the write
+//!   lock only for the moment of `commit`. Readers therefore never wait for an open unit of work.
+//!
+//! A task holding a unit of work must not open a second one (it would wait for itself), as with row locks.
+
+mod idempotency;
+mod listing;
+mod read;
+mod refresh;
+mod tables;
+mod transaction;
+mod tx_tasks;
+mod tx_users;
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use async_trait::async_trait;
+use taskflow_domain::RepoError;
+use taskflow_domain::ports::{Transaction, UnitOfWork};
+
+use crate::monotonic::MonotonicClock;
+use idempotency::IdempotencyTable;
+use refresh::RefreshTable;
+use tables::Tables;
+pub use transaction::InMemoryTransaction;
+
+/// Users, tasks, the outbox, refresh tokens and idempotency keys, in memory. Clones share the same data.
+#[derive(Clone, Default)]
+pub struct InMemoryStore {
+    shared: Arc<Shared>,
+}
+
+/// The state behind every clone of one store.
+#[derive(Default)]
+pub(crate) struct Shared {
+    /// The committed users, tasks and outbox.
+    pub(crate) tables: RwLock<Tables>,
+    /// Held by the open unit of work, if any.
+    pub(crate) writer: Arc<tokio::sync::Mutex<()>>,
+    pub(crate) refresh: Mutex<RefreshTable>,
+    pub(crate) idempotency: Mutex<IdempotencyTable>,
+    pub(crate) time: MonotonicClock,
+}
+
+impl InMemoryStore {
+    /// An empty store whose idempotency keys expire on the system's monotonic time.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty store whose idempotency keys expire on `time` (a [`MonotonicClock::manual`] one in tests).
+    #[must_use]
+    pub fn with_time(time: MonotonicClock) -> Self {
+        Self { shared: Arc::new(Shared { time, ..Shared::default() }) }
+    }
+}
+
+impl std::fmt::Debug for InMemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tables = crate::locks::read(&self.shared.tables);
+        f.debug_struct("InMemoryStore")
+            .field("users", &tables.users.len())
+            .field("tasks", &tables.tasks.len())
+            .field("pending_events", &tables.outbox.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl UnitOfWork for InMemoryStore {
+    async fn begin(&self) -> Result<Box<dyn Transaction>, RepoError> {
+        let guard = Arc::clone(&self.shared.writer).lock_owned().await;
+        Ok(Box::new(InMemoryTransaction::new(Arc::clone(&self.shared), guard)))
+    }
+}

@@ -1,0 +1,109 @@
+//! The committed state and its indexes, kept consistent by the only methods that change it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use taskflow_domain::events::DomainEvent;
+use taskflow_domain::ids::{EventId, TaskId, UserId};
+use taskflow_domain::policy::TaskScope;
+use taskflow_domain::task::Task;
+use taskflow_domain::user::{EmailAddress, User};
+
+/// Committed users, tasks and undispatched events.
+#[derive(Debug, Default)]
+pub(crate) struct Tables {
+    pub(crate) users: HashMap<UserId, User>,
+    /// Unique index on the (already lower-cased) email.
+    pub(crate) emails: HashMap<EmailAddress, UserId>,
+    pub(crate) tasks: HashMap<TaskId, Task>,
+    /// Index of task ids per owner, for owner-scoped reads and cascading deletes.
+    pub(crate) by_owner: HashMap<UserId, HashSet<TaskId>>,
+    /// Undispatched events by commit sequence, so the oldest come first.
+    pub(crate) outbox: BTreeMap<u64, DomainEvent>,
+    pub(crate) outbox_seq: HashMap<EventId, u64>,
+    next_seq: u64,
+}
+
+impl Tables {
+    /// Inserts or replaces a user, moving the email index along.
+    pub(crate) fn put_user(&mut self, user: User) {
+        if let Some(old) = self.users.get(&user.id())
+            && old.email() != user.email()
+        {
+            let old_email = old.email().clone();
+            self.unindex_email(&old_email, user.id());
+        }
+        self.emails.insert(user.email().clone(), user.id());
+        self.users.insert(user.id(), user);
+    }
+
+    /// Removes a user and every task of theirs.
+    pub(crate) fn remove_user(&mut self, id: UserId) {
+        if let Some(user) = self.users.remove(&id) {
+            self.unindex_email(user.email(), id);
+        }
+        for task in self.by_owner.remove(&id).unwrap_or_default() {
+            self.tasks.remove(&task);
+        }
+    }
+
+    /// Inserts or replaces a task, moving the owner index along.
+    pub(crate) fn put_task(&mut self, task: Task) {
+        if let Some((owner, id)) = self.tasks.get(&task.id()).map(|old| (old.owner(), old.id()))
+            && owner != task.owner()
+        {
+            self.unindex(owner, id);
+        }
+        self.by_owner.entry(task.owner()).or_default().insert(task.id());
+        self.tasks.insert(task.id(), task);
+    }
+
+    /// Removes a task.
+    pub(crate) fn remove_task(&mut self, id: TaskId) {
+        if let Some(old) = self.tasks.remove(&id) {
+            self.unindex(old.owner(), id);
+        }
+    }
+
+    /// Frees `email` if `id` holds it: within one commit another user may already have taken it over.
+    fn unindex_email(&mut self, email: &EmailAddress, id: UserId) {
+        if self.emails.get(email) == Some(&id) {
+            self.emails.remove(email);
+        }
+    }
+
+    fn unindex(&mut self, owner: UserId, id: TaskId) {
+        if let Some(ids) = self.by_owner.get_mut(&owner) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.by_owner.remove(&owner);
+            }
+        }
+    }
+
+    /// Appends an event to the outbox (an event id already pending is kept once).
+    pub(crate) fn push_event(&mut self, event: DomainEvent) {
+        if self.outbox_seq.contains_key(&event.id) {
+            return;
+        }
+        self.next_seq += 1;
+        self.outbox_seq.insert(event.id, self.next_seq);
+        self.outbox.insert(self.next_seq, event);
+    }
+
+    /// Removes a dispatched event.
+    pub(crate) fn remove_event(&mut self, id: EventId) {
+        if let Some(seq) = self.outbox_seq.remove(&id) {
+            self.outbox.remove(&seq);
+        }
+    }
+
+    /// The committed tasks within `scope`, through the owner index when the scope is one owner.
+    pub(crate) fn tasks_in(&self, scope: TaskScope) -> Box<dyn Iterator<Item = &Task> + '_> {
+        match scope {
+            TaskScope::All => Box::new(self.tasks.values()),
+            TaskScope::Owner(owner) => {
+                Box::new(self.by_owner.get(&owner).into_iter().flatten().filter_map(|id| self.tasks.get(id)))
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The shared port contracts, run against the in-memory adapters.
+
+use std::sync::Arc;
+
+use taskflow_adapters_memory::{InMemoryCacheStore, InMemoryRateLimiter, InMemoryStore};
+use taskflow_contract_tests::StoragePorts;
+use taskflow_domain::ports::{CacheStore, IdempotencyStore, RateLimiter};
+
+async fn fresh_storage() -> StoragePorts {
+    let store = InMemoryStore::new();
+    StoragePorts {
+        uow: Arc::new(store.clone()),
+        tasks: Arc::new(store.clone()),
+        users: Arc::new(store.clone()),
+        outbox: Arc::new(store.clone()),
+        refresh_tokens: Arc::new(store),
+    }
+}
+
+async fn fresh_rate_limiter() -> Arc<dyn RateLimiter> {
+    Arc::new(InMemoryRateLimiter::new())
+}
+
+async fn fresh_idempotency_store() -> Arc<dyn IdempotencyStore> {
+    Arc::new(InMemoryStore::new())
+}
+
+async fn fresh_cache() -> Arc<dyn CacheStore> {
+    Arc::new(InMemoryCacheStore::new())
+}
+
+taskflow_contract_tests::storage_contract_tests!(fresh_storage);
+taskflow_contract_tests::rate_limiter_contract_tests!(fresh_rate_limiter);
+taskflow_contract_tests::idempotency_contract_tests!(fresh_idempotency_store);
+taskflow_contract_tests::cache_contract_tests!(fresh_cache);
