@@ -43,7 +43,7 @@ fn micros(us: i64) -> Duration {
 
 #[async_trait]
 impl RateLimiter for RedisRateLimiter {
-    #[tracing::instrument(name = "redis.rate_limit.check", skip_all, fields(limit))]
+    #[tracing::instrument(name = "redis.rate_limit.check", skip_all, fields(limit = limit))]
     async fn check(&self, key: &str, limit: u32, period: Duration) -> Result<RateDecision, RepoError> {
         if limit == 0 {
             // Nothing is ever allowed; no need to ask Redis.
