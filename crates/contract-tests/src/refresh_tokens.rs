@@ -40,14 +40,17 @@ pub async fn reusing_a_refresh_token_revokes_its_family(ports: StoragePorts) {
     let first = stored_token(&ports, refresh_token(ann.id(), fam)).await;
     assert!(matches!(consume(&ports, &first.hash).await, ConsumeOutcome::Consumed(_)), "rotation");
     let second = stored_token(&ports, refresh_token(ann.id(), fam)).await;
+    let other_login = stored_token(&ports, refresh_token(ann.id(), family())).await;
 
     // Act
     let reused = consume(&ports, &first.hash).await;
     let newer = consume(&ports, &second.hash).await;
+    let other = consume(&ports, &other_login.hash).await;
 
     // Assert
     assert_eq!(reused, ConsumeOutcome::Reused { family: fam }, "the second presentation is reuse");
     assert_eq!(newer, ConsumeOutcome::Revoked, "the newer token of the family is revoked");
+    assert_eq!(other, ConsumeOutcome::Consumed(other_login), "another family of the same user is unaffected");
 }
 
 /// Of ten concurrent presentations of one valid token, exactly one consumes it.
