@@ -1,1 +1,14 @@
-//! lib
+//! The `taskflow` binary's library: configuration, wiring of adapters to ports, the application builder,
+//! seeding and background jobs. `main.rs` only parses the command line and calls in here, so the end-to-end
+//! tests start the very same application.
+
+pub mod backends;
+pub mod cli;
+pub mod config;
+pub mod seed;
+pub mod startup;
+pub mod telemetry;
+pub mod worker;
+
+pub use config::Config;
+pub use startup::Application;

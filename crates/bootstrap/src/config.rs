@@ -1,0 +1,274 @@
+//! Configuration: read once from the environment (and `.env`), validated, then passed down as values.
+//!
+//! The variable names are the contract of `shared/API.md`; a bad value stops the process with a message that
+//! names the variable.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use figment::Figment;
+use figment::providers::{Env, Serialized};
+use serde::{Deserialize, Serialize};
+
+/// A secret that never shows in `Debug` output or logs.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret value, for the one place that needs it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line (production).
+    Json,
+    /// Human-readable (local development).
+    Pretty,
+}
+
+/// Every setting of the `taskflow` binary. Field names are the environment variables, lower-cased.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `HOST`: the address to listen on.
+    pub host: IpAddr,
+    /// `PORT`: the port to listen on (0 picks a free one).
+    pub port: u16,
+    /// `DATABASE_URL`: PostgreSQL; unset means the embedded in-memory store.
+    pub database_url: Option<Secret>,
+    /// `DATABASE_MAX_CONNECTIONS`: pool size.
+    pub database_max_connections: u32,
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS`: how long a request waits for a pooled connection before a 503.
+    pub database_acquire_timeout_ms: u64,
+    /// `DATABASE_STATEMENT_TIMEOUT_MS`: the longest a statement may run.
+    pub database_statement_timeout_ms: u64,
+    /// `REDIS_URL`: Redis; unset means in-process cache, limiter and idempotency keys.
+    pub redis_url: Option<Secret>,
+    /// `REDIS_KEY_PREFIX`: namespace of every Redis key.
+    pub redis_key_prefix: String,
+    /// `TOKEN_KEY`: 64 hex characters; unset means an ephemeral key (tokens die with the process).
+    pub token_key: Option<Secret>,
+    /// `ACCESS_TOKEN_TTL_SECS`.
+    pub access_token_ttl_secs: u32,
+    /// `REFRESH_TOKEN_TTL_SECS`.
+    pub refresh_token_ttl_secs: u32,
+    /// `RATE_LIMIT_PER_MINUTE`.
+    pub rate_limit_per_minute: u32,
+    /// `RATE_LIMIT_AUTH_PER_MINUTE`.
+    pub rate_limit_auth_per_minute: u32,
+    /// `TRUST_PROXY`: believe `X-Forwarded-For`.
+    pub trust_proxy: bool,
+    /// `WORKER`: run background jobs inside `serve`.
+    pub worker: bool,
+    /// `OVERDUE_SCAN_SECS`.
+    pub overdue_scan_secs: u32,
+    /// `WEBHOOK_ALLOW_PRIVATE`.
+    pub webhook_allow_private: bool,
+    /// `LOG_FORMAT`: `json` or `pretty`.
+    pub log_format: LogFormat,
+    /// `RUST_LOG`: the log filter.
+    pub rust_log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 3000,
+            database_url: None,
+            database_max_connections: 20,
+            database_acquire_timeout_ms: 3000,
+            database_statement_timeout_ms: 5000,
+            redis_url: None,
+            redis_key_prefix: "taskflow".into(),
+            token_key: None,
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_secs: 604_800,
+            rate_limit_per_minute: 100,
+            rate_limit_auth_per_minute: 10,
+            trust_proxy: false,
+            worker: true,
+            overdue_scan_secs: 60,
+            webhook_allow_private: false,
+            log_format: LogFormat::Pretty,
+            rust_log: "info,sqlx=warn,sea_orm=warn".into(),
+        }
+    }
+}
+
+/// A configuration problem, naming the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+const VARIABLES: [&str; 19] = [
+    "HOST",
+    "PORT",
+    "DATABASE_URL",
+    "DATABASE_MAX_CONNECTIONS",
+    "DATABASE_ACQUIRE_TIMEOUT_MS",
+    "DATABASE_STATEMENT_TIMEOUT_MS",
+    "REDIS_URL",
+    "REDIS_KEY_PREFIX",
+    "TOKEN_KEY",
+    "ACCESS_TOKEN_TTL_SECS",
+    "REFRESH_TOKEN_TTL_SECS",
+    "RATE_LIMIT_PER_MINUTE",
+    "RATE_LIMIT_AUTH_PER_MINUTE",
+    "TRUST_PROXY",
+    "WORKER",
+    "OVERDUE_SCAN_SECS",
+    "WEBHOOK_ALLOW_PRIVATE",
+    "LOG_FORMAT",
+    "RUST_LOG",
+];
+
+impl Config {
+    /// Reads `.env` (if present) and the environment over the defaults, then validates.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first bad variable.
+    pub fn load() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is worth a warning but not a refusal to start.
+        if let Err(err) = dotenvy::dotenv()
+            && !err.not_found()
+        {
+            eprintln!("warning: .env ignored: {err}");
+        }
+        Self::from_figment(Figment::from(Serialized::defaults(Self::default())).merge(Self::env()))
+    }
+
+    fn env() -> Env {
+        // Empty values count as unset, so `DATABASE_URL=` in a .env means "in-memory".
+        Env::raw().only(&VARIABLES)
+    }
+
+    /// Extracts and validates from any figment (tests use `figment::Jail`).
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first bad variable.
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let mut config: Self = figment.extract().map_err(|err| {
+            let key = err.path.last().map_or_else(|| "configuration".to_owned(), |k| k.to_uppercase());
+            ConfigError(format!("{key}: {}", err.kind))
+        })?;
+        config.database_url = config.database_url.filter(|s| !s.0.trim().is_empty());
+        config.redis_url = config.redis_url.filter(|s| !s.0.trim().is_empty());
+        config.token_key = config.token_key.filter(|s| !s.0.trim().is_empty());
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("ACCESS_TOKEN_TTL_SECS", u64::from(self.access_token_ttl_secs)),
+            ("REFRESH_TOKEN_TTL_SECS", u64::from(self.refresh_token_ttl_secs)),
+            ("RATE_LIMIT_PER_MINUTE", u64::from(self.rate_limit_per_minute)),
+            ("RATE_LIMIT_AUTH_PER_MINUTE", u64::from(self.rate_limit_auth_per_minute)),
+            ("OVERDUE_SCAN_SECS", u64::from(self.overdue_scan_secs)),
+            ("DATABASE_MAX_CONNECTIONS", u64::from(self.database_max_connections)),
+            ("DATABASE_ACQUIRE_TIMEOUT_MS", self.database_acquire_timeout_ms),
+            ("DATABASE_STATEMENT_TIMEOUT_MS", self.database_statement_timeout_ms),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(ConfigError(format!("{name}: must be greater than 0")));
+        }
+        if let Some(key) = &self.token_key
+            && let Err(err) = taskflow_adapters_crypto::PasetoTokenIssuer::from_hex(key.expose())
+        {
+            return Err(ConfigError(format!("TOKEN_KEY: {err}")));
+        }
+        if let Some(url) = &self.database_url
+            && !(url.0.starts_with("postgres://") || url.0.starts_with("postgresql://"))
+        {
+            return Err(ConfigError("DATABASE_URL: must be a postgres:// or postgresql:// URL".into()));
+        }
+        if let Some(url) = &self.redis_url
+            && !(url.0.starts_with("redis://") || url.0.starts_with("rediss://"))
+        {
+            return Err(ConfigError("REDIS_URL: must be a redis:// or rediss:// URL".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error.
+mod tests {
+    use figment::Jail;
+
+    use super::*;
+
+    fn load_in(jail: &mut Jail, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        for (k, v) in vars {
+            jail.set_env(k, v);
+        }
+        Config::from_figment(Figment::from(Serialized::defaults(Config::default())).merge(Config::env()))
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        Jail::expect_with(|jail| {
+            let c = load_in(jail, &[]).unwrap();
+            assert_eq!((c.host.to_string().as_str(), c.port), ("127.0.0.1", 3000));
+            assert_eq!((c.access_token_ttl_secs, c.refresh_token_ttl_secs), (900, 604_800));
+            assert_eq!((c.rate_limit_per_minute, c.rate_limit_auth_per_minute), (100, 10));
+            assert!(c.database_url.is_none() && c.redis_url.is_none() && c.worker && !c.trust_proxy);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        Jail::expect_with(|jail| {
+            let c = load_in(jail, &[("PORT", "8080"), ("TRUST_PROXY", "true"), ("LOG_FORMAT", "json")]).unwrap();
+            assert_eq!(c.port, 8080);
+            assert!(c.trust_proxy);
+            assert_eq!(c.log_format, LogFormat::Json);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("PORT", "eighty"),
+            ("PORT", "70000"),
+            ("TRUST_PROXY", "maybe"),
+            ("LOG_FORMAT", "xml"),
+            ("RATE_LIMIT_PER_MINUTE", "0"),
+            ("TOKEN_KEY", "abc"),
+            ("DATABASE_URL", "mysql://x"),
+            ("HOST", "not an ip"),
+        ] {
+            Jail::expect_with(|jail| {
+                let err = load_in(jail, &[(var, value)]).unwrap_err().to_string();
+                assert!(err.contains(var), "{var}={value}: message {err:?} does not name the variable");
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn empty_urls_mean_unset_and_secrets_do_not_print() {
+        Jail::expect_with(|jail| {
+            let c = load_in(jail, &[("DATABASE_URL", ""), ("TOKEN_KEY", &"ab".repeat(32))]).unwrap();
+            assert!(c.database_url.is_none());
+            assert!(!format!("{c:?}").contains("abab"), "the token key leaked into Debug");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,146 @@
+//! The application builder: adapters -> use cases -> router, bound to a listener, with background jobs.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::Duration as ChronoDuration;
+use taskflow_adapters_http::{AppState, HttpSettings, observability, router};
+use taskflow_application::auth::{AuthService, AuthSettings};
+use taskflow_application::health::HealthService;
+use taskflow_application::idempotency::IdempotencyService;
+use taskflow_application::tasks::TaskService;
+use taskflow_application::users::UserService;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::backends::{self, Backends, Storage};
+use crate::config::Config;
+use crate::{seed, worker};
+
+/// The use cases and HTTP state over `backends`.
+#[must_use]
+pub fn app_state(backends: &Backends, config: &Config) -> AppState {
+    let deps = backends.deps.clone();
+    let auth = AuthSettings {
+        access_ttl: ChronoDuration::seconds(i64::from(config.access_token_ttl_secs)),
+        refresh_ttl: ChronoDuration::seconds(i64::from(config.refresh_token_ttl_secs)),
+    };
+    AppState {
+        auth: Arc::new(AuthService::new(deps.clone(), auth)),
+        users: Arc::new(UserService::new(deps.clone())),
+        tasks: Arc::new(TaskService::new(deps)),
+        health: Arc::new(HealthService::new(backends.database_health.clone(), backends.redis_health.clone())),
+        idempotency: Arc::new(IdempotencyService::new(backends.idempotency.clone())),
+        limiter: backends.limiter.clone(),
+        settings: HttpSettings {
+            rate_limit_per_minute: config.rate_limit_per_minute,
+            rate_limit_auth_per_minute: config.rate_limit_auth_per_minute,
+            trust_proxy: config.trust_proxy,
+            request_timeout: Duration::from_secs(30),
+        },
+        metrics: observability::prometheus_handle(),
+    }
+}
+
+/// Applies pending migrations (PostgreSQL only).
+///
+/// # Errors
+/// When a migration fails.
+pub async fn migrate(backends: &Backends) -> anyhow::Result<()> {
+    match &backends.storage {
+        Storage::Postgres(pg) => {
+            taskflow_adapters_postgres::migrate(pg.connection()).await.context("applying migrations")?;
+            tracing::info!("migrations applied");
+        }
+        Storage::Memory(_) => tracing::info!("in-memory store: nothing to migrate"),
+    }
+    Ok(())
+}
+
+/// A built, bound application, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    port: u16,
+    state: AppState,
+    backends: Backends,
+    run_worker: bool,
+}
+
+impl Application {
+    /// Builds the adapters, applies migrations, creates the demo users in the embedded mode, and binds
+    /// `HOST:PORT` (port 0 picks a free port: see [`Self::port`]).
+    ///
+    /// # Errors
+    /// When a dependency cannot be set up or the address cannot be bound.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let backends = backends::build(config).await?;
+        migrate(&backends).await?;
+        if matches!(backends.storage, Storage::Memory(_)) {
+            seed::ensure_demo_users(&backends.deps).await?;
+            tracing::info!("demo users ready: admin@example.com / admin123, user@example.com / user123");
+        }
+        let state = app_state(&backends, config);
+        let listener = TcpListener::bind((config.host, config.port))
+            .await
+            .with_context(|| format!("binding {}:{}", config.host, config.port))?;
+        let port = listener.local_addr()?.port();
+        Ok(Self { listener, port, state, backends, run_worker: config.worker })
+    }
+
+    /// The bound port.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until `stop` is cancelled or the process gets Ctrl-C/SIGTERM, then drains in-flight requests.
+    ///
+    /// # Errors
+    /// When serving fails.
+    pub async fn run_until_stopped(self, stop: CancellationToken) -> anyhow::Result<()> {
+        let jobs: Option<JoinHandle<()>> =
+            self.run_worker.then(|| tokio::spawn(worker::run(self.backends.outbox.clone(), stop.child_token())));
+        tracing::info!(address = %self.listener.local_addr()?, "serving");
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let shutdown = stop.clone();
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    () = shutdown.cancelled() => {}
+                    () = shutdown_signal() => {}
+                }
+            })
+            .await?;
+        stop.cancel();
+        if let Some(jobs) = jobs {
+            let _ = jobs.await;
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
