@@ -16,6 +16,9 @@ pub mod idempotency;
 pub mod tasks;
 pub mod users;
 
+#[cfg(test)]
+mod test_support;
+
 pub use deps::Deps;
 pub use error::{AppError, FieldError};
 /// The domain, re-exported so adapters that drive the use cases need one dependency.

@@ -1,1 +1,224 @@
+//! The task use cases against the in-memory adapters.
 
+use std::sync::Arc;
+
+use claims::{assert_matches, assert_ok};
+use taskflow_domain::events::TaskEventKind;
+use taskflow_domain::policy::Actor;
+use taskflow_domain::ports::OutboxReader;
+use taskflow_domain::query::{BatchAction, SortField, SortOrder, TaskView};
+use taskflow_domain::task::{TaskPatch, TaskPriority, TaskStatus, TaskTitle, Version};
+use taskflow_domain::{TaskId, UserId};
+
+use super::{BatchCommand, CreateTask, ListTasks, PageMeta, PagingRequest};
+use crate::error::AppError;
+use crate::test_support::{DownUnitOfWork, World, with_deps, world};
+
+fn new_task(title: &str) -> CreateTask {
+    CreateTask {
+        title: TaskTitle::parse(title).unwrap(),
+        description: None,
+        status: None,
+        priority: None,
+        due_date: None,
+        user_id: None,
+    }
+}
+
+fn listing(paging: PagingRequest) -> ListTasks {
+    ListTasks {
+        owner: None,
+        statuses: vec![],
+        priorities: vec![],
+        search: None,
+        due_before: None,
+        due_after: None,
+        overdue: None,
+        sort: SortField::CreatedAt,
+        order: SortOrder::Desc,
+        paging,
+    }
+}
+
+async fn create(w: &World, actor: Actor, title: &str) -> TaskView {
+    w.tasks.create_task(actor, new_task(title)).await.unwrap()
+}
+
+async fn event_kinds(w: &World) -> Vec<TaskEventKind> {
+    w.store.pending(1000).await.unwrap().into_iter().map(|e| e.kind).collect()
+}
+
+#[tokio::test]
+async fn create_applies_defaults_and_records_created() {
+    let w = world();
+    let (_, ann) = w.user("ann@example.com").await;
+    let view = create(&w, ann, "Write tests").await;
+    assert_eq!((view.task.status(), view.task.priority()), (TaskStatus::Pending, TaskPriority::Medium));
+    assert_eq!(view.owner.id, ann.user_id);
+    assert_eq!(event_kinds(&w).await, vec![TaskEventKind::Created]);
+}
+
+#[tokio::test]
+async fn creating_for_another_user_needs_admin_and_an_existing_user() {
+    let w = world();
+    let admin = w.admin("root@example.com").await;
+    let (_, ann) = w.user("ann@example.com").await;
+    let for_admin = CreateTask { user_id: Some(admin.user_id), ..new_task("x") };
+    assert_matches!(w.tasks.create_task(ann, for_admin).await, Err(AppError::Forbidden));
+    let for_ann = CreateTask { user_id: Some(ann.user_id), ..new_task("x") };
+    assert_eq!(w.tasks.create_task(admin, for_ann).await.unwrap().task.owner(), ann.user_id);
+    let for_nobody = CreateTask { user_id: Some(UserId::from_uuid(uuid::Uuid::nil())), ..new_task("x") };
+    let err = w.tasks.create_task(admin, for_nobody).await.unwrap_err();
+    assert_matches!(err, AppError::Validation(ref fields) if fields[0].field == "userId");
+}
+
+#[tokio::test]
+async fn another_users_task_is_not_found_and_stays_unchanged() {
+    let w = world();
+    let (_, ann) = w.user("ann@example.com").await;
+    let (_, bob) = w.user("bob@example.com").await;
+    let task = create(&w, ann, "Ann's").await.task;
+    let rename = TaskPatch { title: Some(TaskTitle::parse("Bob was here").unwrap()), ..TaskPatch::default() };
+    assert_matches!(w.tasks.get_task(bob, task.id()).await, Err(AppError::NotFound(_)));
+    assert_matches!(w.tasks.update_task(bob, task.id(), rename, None).await, Err(AppError::NotFound(_)));
+    assert_matches!(w.tasks.delete_task(bob, task.id()).await, Err(AppError::NotFound(_)));
+    assert_eq!(w.tasks.get_task(ann, task.id()).await.unwrap().task, task);
+}
+
+#[tokio::test]
+async fn update_checks_if_match_and_records_completion() {
+    // Arrange
+    let w = world();
+    let (_, ann) = w.user("ann@example.com").await;
+    let id = create(&w, ann, "Ship it").await.task.id();
+    let complete = || TaskPatch { status: Some(TaskStatus::Completed), ..TaskPatch::default() };
+    // Act
+    let stale = w.tasks.update_task(ann, id, complete(), Some(Version::new(7).unwrap())).await;
+    let done = w.tasks.update_task(ann, id, complete(), Some(Version::INITIAL)).await.unwrap();
+    // Assert
+    assert_matches!(stale, Err(AppError::PreconditionFailed { current }) if current == Version::INITIAL);
+    assert_eq!(done.task.version().get(), 2);
+    assert!(done.task.completed_at().is_some());
+    assert_eq!(event_kinds(&w).await, vec![TaskEventKind::Created, TaskEventKind::Updated, TaskEventKind::Completed]);
+}
+
+#[tokio::test]
+async fn twenty_racing_updates_with_one_version_let_exactly_one_win() {
+    let w = Arc::new(world());
+    let (_, ann) = w.user("ann@example.com").await;
+    let id = create(&w, ann, "Contended").await.task.id();
+    let racers = (0..20).map(|i| {
+        let w = w.clone();
+        tokio::spawn(async move {
+            let patch =
+                TaskPatch { title: Some(TaskTitle::parse(&format!("racer {i}")).unwrap()), ..TaskPatch::default() };
+            w.tasks.update_task(ann, id, patch, Some(Version::INITIAL)).await
+        })
+    });
+    let results: Vec<_> = futures::future::join_all(racers).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    assert!(results.iter().filter_map(|r| r.as_ref().err()).all(|e| matches!(e, AppError::PreconditionFailed { .. })));
+    assert_eq!(w.tasks.get_task(ann, id).await.unwrap().task.version().get(), 2);
+}
+
+#[tokio::test]
+async fn an_empty_patch_is_invalid() {
+    let w = world();
+    let (_, ann) = w.user("ann@example.com").await;
+    let id = create(&w, ann, "x").await.task.id();
+    assert_matches!(w.tasks.update_task(ann, id, TaskPatch::default(), None).await, Err(AppError::Validation(_)));
+}
+
+#[tokio::test]
+async fn delete_records_deleted() {
+    let w = world();
+    let (_, ann) = w.user("ann@example.com").await;
+    let id = create(&w, ann, "x").await.task.id();
+    assert_ok!(w.tasks.delete_task(ann, id).await);
+    assert_matches!(w.tasks.get_task(ann, id).await, Err(AppError::NotFound(_)));
+    assert_eq!(event_kinds(&w).await, vec![TaskEventKind::Created, TaskEventKind::Deleted]);
+}
+
+#[tokio::test]
+async fn keyset_listing_walks_everything_once_and_refuses_foreign_cursors() {
+    let w = world();
+    let (_, ann) = w.user("ann@example.com").await;
+    for i in 0..7 {
+        w.clock.advance(chrono::Duration::seconds(1));
+        create(&w, ann, &format!("t{i}")).await;
+    }
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = w.tasks.list_tasks(ann, listing(PagingRequest::Keyset { cursor, limit: 3 })).await.unwrap();
+        seen.extend(page.items.iter().map(|v| v.task.id()));
+        let PageMeta::Keyset { next_cursor, .. } = page.meta else { panic!("keyset meta expected") };
+        match next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 7);
+    assert_eq!(seen.iter().collect::<std::collections::HashSet<_>>().len(), 7, "no task twice");
+
+    let first = w.tasks.list_tasks(ann, listing(PagingRequest::Keyset { cursor: None, limit: 3 })).await.unwrap();
+    let PageMeta::Keyset { next_cursor: Some(c), .. } = first.meta else { panic!("a next cursor expected") };
+    let other_sort =
+        ListTasks { sort: SortField::Title, ..listing(PagingRequest::Keyset { cursor: Some(c), limit: 3 }) };
+    assert_matches!(w.tasks.list_tasks(ann, other_sort).await, Err(AppError::Validation(ref f)) if f[0].field == "cursor");
+}
+
+#[tokio::test]
+async fn offset_listing_reports_totals_and_naming_another_owner_needs_admin() {
+    let w = world();
+    let (_, ann) = w.user("ann@example.com").await;
+    let (_, bob) = w.user("bob@example.com").await;
+    for i in 0..5 {
+        create(&w, ann, &format!("t{i}")).await;
+    }
+    let page = w.tasks.list_tasks(ann, listing(PagingRequest::Offset { page: 3, limit: 2 })).await.unwrap();
+    assert_eq!(page.meta, PageMeta::Offset { page: 3, limit: 2, total: 5, total_pages: 3 });
+    assert_eq!(page.items.len(), 1);
+    let snoop = ListTasks { owner: Some(ann.user_id), ..listing(PagingRequest::Offset { page: 1, limit: 2 }) };
+    assert_matches!(w.tasks.list_tasks(bob, snoop).await, Err(AppError::Forbidden));
+    assert_matches!(w.tasks.task_stats(bob, Some(ann.user_id)).await, Err(AppError::Forbidden));
+}
+
+#[tokio::test]
+async fn batch_counts_duplicates_once_hides_other_users_tasks_and_records_events() {
+    // Arrange
+    let w = world();
+    let (_, ann) = w.user("ann@example.com").await;
+    let (_, bob) = w.user("bob@example.com").await;
+    let mine = create(&w, ann, "mine").await.task.id();
+    let theirs = create(&w, bob, "theirs").await.task.id();
+    let missing = TaskId::from_uuid(uuid::Uuid::nil());
+    // Act
+    let cmd = BatchCommand::new(vec![mine, theirs, mine, missing], BatchAction::Complete).unwrap();
+    let result = w.tasks.batch(ann, cmd).await.unwrap();
+    // Assert
+    assert_eq!(result.requested, 3);
+    assert_eq!(result.succeeded, vec![mine]);
+    assert_eq!(result.not_found, vec![theirs, missing]);
+    assert_eq!(w.tasks.get_task(bob, theirs).await.unwrap().task.status(), TaskStatus::Pending);
+    let kinds = event_kinds(&w).await;
+    assert_eq!(kinds.iter().filter(|k| **k == TaskEventKind::Completed).count(), 1);
+}
+
+#[tokio::test]
+async fn batch_sizes_are_bounded() {
+    assert_matches!(BatchCommand::new(vec![], BatchAction::Delete), Err(AppError::Validation(_)));
+    let ids = (0..1001u128).map(|i| TaskId::from_uuid(uuid::Uuid::from_u128(i))).collect();
+    assert_matches!(BatchCommand::new(ids, BatchAction::Delete), Err(AppError::Validation(_)));
+}
+
+#[tokio::test]
+async fn commands_report_storage_down_as_unavailable_and_change_nothing() {
+    let base = world();
+    let (_, ann) = base.user("ann@example.com").await;
+    let deps = crate::Deps { uow: Arc::new(DownUnitOfWork), ..base.deps.clone() };
+    let w = with_deps(base.store.clone(), base.clock.clone(), deps);
+    assert_matches!(w.tasks.create_task(ann, new_task("x")).await, Err(AppError::Unavailable(_)));
+    let page = w.tasks.list_tasks(ann, listing(PagingRequest::Offset { page: 1, limit: 10 })).await.unwrap();
+    assert_eq!(page.items.len(), 0);
+}

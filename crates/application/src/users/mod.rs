@@ -21,3 +21,6 @@ impl UserService {
         Self { deps }
     }
 }
+
+#[cfg(test)]
+mod tests;

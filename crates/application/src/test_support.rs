@@ -1,0 +1,92 @@
+//! Test wiring: every use case over the in-memory adapters, a clock the test drives, fast hashing.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{TimeZone, Utc};
+use taskflow_adapters_crypto::{Argon2PasswordHasher, PasetoTokenIssuer};
+use taskflow_adapters_memory::{InMemoryStore, ManualClock, SequentialIdGenerator};
+use taskflow_domain::RepoError;
+use taskflow_domain::policy::Actor;
+use taskflow_domain::ports::{Transaction, UnitOfWork};
+use taskflow_domain::user::{EmailAddress, Password, Role, UserName};
+
+use crate::Deps;
+use crate::auth::{AuthService, AuthSettings, Registration, Session};
+use crate::tasks::TaskService;
+use crate::users::UserService;
+
+/// The services under test and the adapters behind them.
+pub struct World {
+    pub store: InMemoryStore,
+    pub clock: Arc<ManualClock>,
+    pub deps: Deps,
+    pub auth: AuthService,
+    pub users: UserService,
+    pub tasks: TaskService,
+}
+
+pub fn world() -> World {
+    let store = InMemoryStore::new();
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()));
+    let s = Arc::new(store.clone());
+    let deps = Deps {
+        clock: clock.clone(),
+        ids: Arc::new(SequentialIdGenerator::starting_at(1)),
+        uow: s.clone(),
+        task_reads: s.clone(),
+        user_reads: s.clone(),
+        hasher: Arc::new(Argon2PasswordHasher::insecure_fast()),
+        tokens: Arc::new(PasetoTokenIssuer::ephemeral()),
+        refresh_tokens: s,
+    };
+    with_deps(store, clock, deps)
+}
+
+pub fn with_deps(store: InMemoryStore, clock: Arc<ManualClock>, deps: Deps) -> World {
+    let settings = AuthSettings { access_ttl: chrono::Duration::minutes(15), refresh_ttl: chrono::Duration::days(7) };
+    World {
+        auth: AuthService::new(deps.clone(), settings),
+        users: UserService::new(deps.clone()),
+        tasks: TaskService::new(deps.clone()),
+        store,
+        clock,
+        deps,
+    }
+}
+
+pub fn registration(email: &str) -> Registration {
+    Registration {
+        email: EmailAddress::parse(email).unwrap(),
+        password: Password::parse("correct horse").unwrap(),
+        name: UserName::parse("Test User").unwrap(),
+    }
+}
+
+impl World {
+    /// Registers a user and returns their session and actor.
+    pub async fn user(&self, email: &str) -> (Session, Actor) {
+        let session = self.auth.register(registration(email)).await.unwrap();
+        let actor = Actor { user_id: session.user.id(), role: session.user.role() };
+        (session, actor)
+    }
+
+    /// Registers a user and makes them an admin.
+    pub async fn admin(&self, email: &str) -> Actor {
+        let (_, me) = self.user(email).await;
+        let root = Actor { role: Role::Admin, ..me };
+        let update = crate::users::UserUpdate { role: Some(Role::Admin), ..Default::default() };
+        self.users.update_user(root, me.user_id, update).await.unwrap();
+        root
+    }
+}
+
+/// A unit of work whose storage is down.
+pub struct DownUnitOfWork;
+
+#[async_trait]
+impl UnitOfWork for DownUnitOfWork {
+    async fn begin(&self) -> Result<Box<dyn Transaction>, RepoError> {
+        Err(RepoError::unavailable(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused")))
+    }
+}
