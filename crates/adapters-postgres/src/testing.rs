@@ -7,7 +7,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Statement};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -164,12 +164,12 @@ pub async fn fresh_storage_with(settings: impl FnOnce(&str) -> PgSettings) -> Pg
 /// Every SQL statement a pool ran, recorded through SeaORM's metric callback (`BEGIN`/`COMMIT` are not
 /// statements SeaORM reports, so units of work count only their own statements).
 #[derive(Debug, Clone, Default)]
-pub struct StatementLog(Arc<Mutex<Vec<String>>>);
+pub struct StatementLog(Arc<Mutex<Vec<Statement>>>);
 
 impl StatementLog {
-    /// The statements recorded since the last call, which clears the log.
+    /// The statements (with their parameters) recorded since the last call, which clears the log.
     #[must_use]
-    pub fn take(&self) -> Vec<String> {
+    pub fn take(&self) -> Vec<Statement> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
@@ -187,7 +187,7 @@ pub async fn fresh_storage_counting() -> (PgStorage, StatementLog) {
     let log = StatementLog::default();
     let sink = log.clone();
     db.set_metric_callback(move |info| {
-        sink.0.lock().unwrap_or_else(PoisonError::into_inner).push(info.statement.sql.clone());
+        sink.0.lock().unwrap_or_else(PoisonError::into_inner).push(info.statement.clone());
     });
     (PgStorage::new(db).leasing(guard), log)
 }

@@ -49,16 +49,23 @@ pub(crate) fn where_clause(filter: &TaskFilter, now: DateTime<Utc>, sql: &mut Sq
         conds.push(format!("t.user_id = {}", sql.bind(owner.as_uuid())));
     }
     // A single value is an equality so the planner can walk an ordered index; several are an ANY.
-    let mut any_of = |column: &str, names: Vec<&str>, sql: &mut Sql| match names.as_slice() {
+    match filter.statuses.as_slice() {
         [] => {}
-        [one] => conds.push(format!("{column} = {}", sql.bind(*one))),
+        [one] => conds.push(format!("t.status = {}", sql.bind(one.as_str()))),
         many => {
-            let list: Vec<String> = many.iter().map(|s| (*s).to_owned()).collect();
-            conds.push(format!("{column} = ANY({})", sql.bind(list)));
+            let names: Vec<String> = many.iter().map(|s| s.as_str().to_owned()).collect();
+            conds.push(format!("t.status = ANY({})", sql.bind(names)));
         }
-    };
-    any_of("t.status", filter.statuses.iter().map(|s| s.as_str()).collect(), sql);
-    any_of("t.priority", filter.priorities.iter().map(|p| p.as_str()).collect(), sql);
+    }
+    // Priorities filter on the rank, so the (user_id, priority_rank, id) index serves filter and sort alike.
+    match filter.priorities.as_slice() {
+        [] => {}
+        [one] => conds.push(format!("t.priority_rank = {}", sql.bind(one.rank()))),
+        many => {
+            let ranks: Vec<i16> = many.iter().map(|p| p.rank()).collect();
+            conds.push(format!("t.priority_rank = ANY({})", sql.bind(ranks)));
+        }
+    }
     if let Some(term) = &filter.search {
         let p = sql.bind(like_pattern(term.as_ref()));
         conds.push(format!(r"(t.title ILIKE {p} ESCAPE '\' OR t.description ILIKE {p} ESCAPE '\')"));
