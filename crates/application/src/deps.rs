@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use crate::cache::ReadCache;
+
 use taskflow_domain::ports::{
     Clock, IdGenerator, PasswordHasher, RefreshTokenStore, TaskReadModel, TokenIssuer, UnitOfWork, UserReadModel,
 };
@@ -25,4 +27,6 @@ pub struct Deps {
     pub tokens: Arc<dyn TokenIssuer>,
     /// Refresh-token families.
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+    /// The shared read cache, invalidated by every command after it commits.
+    pub read_cache: Arc<ReadCache>,
 }

@@ -8,6 +8,7 @@
 //! - [`health`]: readiness of the dependencies.
 
 pub mod auth;
+pub mod cache;
 pub mod cursor;
 pub mod deps;
 pub mod error;

@@ -39,6 +39,7 @@ pub fn world() -> World {
         hasher: Arc::new(Argon2PasswordHasher::insecure_fast()),
         tokens: Arc::new(PasetoTokenIssuer::ephemeral()),
         refresh_tokens: s,
+        read_cache: Arc::new(crate::cache::ReadCache::disabled()),
     };
     with_deps(store, clock, deps)
 }

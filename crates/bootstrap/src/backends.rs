@@ -9,9 +9,11 @@ use taskflow_adapters_crypto::{Argon2PasswordHasher, PasetoTokenIssuer};
 use taskflow_adapters_memory::{InMemoryRateLimiter, InMemoryStore, SystemClock, UuidV7Generator};
 use taskflow_adapters_postgres::{PgSettings, PgStorage};
 use taskflow_adapters_redis::{
-    FallbackRateLimiter, RedisClient, RedisHealthProbe, RedisIdempotencyStore, RedisRateLimiter, RedisSettings,
+    FallbackRateLimiter, RedisCacheStore, RedisClient, RedisHealthProbe, RedisIdempotencyStore, RedisRateLimiter,
+    RedisSettings,
 };
 use taskflow_application::Deps;
+use taskflow_application::cache::{CachedTaskReadModel, ReadCache};
 use taskflow_domain::ports::{
     HealthProbe, IdempotencyStore, OutboxReader, RateLimiter, RefreshTokenStore, TaskReadModel, UnitOfWork,
     UserReadModel,
@@ -92,7 +94,17 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
     };
     let Data { storage, uow, task_reads, user_reads, refresh_tokens, idempotency, outbox, health: database_health } =
         data;
-    let deps = Deps { clock, ids, uow, task_reads, user_reads, hasher, tokens, refresh_tokens };
+    let mut deps = Deps {
+        clock,
+        ids,
+        uow,
+        task_reads,
+        user_reads,
+        hasher,
+        tokens,
+        refresh_tokens,
+        read_cache: Arc::new(ReadCache::disabled()),
+    };
 
     let (limiter, idempotency, redis_health): (Arc<dyn RateLimiter>, Arc<dyn IdempotencyStore>, Arc<dyn HealthProbe>) =
         match &config.redis_url {
@@ -103,6 +115,12 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
             Some(url) => {
                 let settings = RedisSettings::new(url.expose()).with_key_prefix(config.redis_key_prefix.clone());
                 let client = RedisClient::connect(&settings).context("REDIS_URL")?;
+                let cache = Arc::new(ReadCache::new(
+                    Arc::new(RedisCacheStore::new(client.clone())),
+                    Duration::from_secs(u64::from(config.cache_ttl_secs)),
+                ));
+                deps.task_reads = Arc::new(CachedTaskReadModel::new(deps.task_reads.clone(), cache.clone()));
+                deps.read_cache = cache;
                 let shared: Arc<dyn RateLimiter> = Arc::new(RedisRateLimiter::new(client.clone()));
                 let limiter = Arc::new(FallbackRateLimiter::new(shared, local_limiter));
                 // Keys already live in PostgreSQL when it is configured; Redis holds them only otherwise.

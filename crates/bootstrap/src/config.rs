@@ -59,6 +59,8 @@ pub struct Config {
     pub redis_url: Option<Secret>,
     /// `REDIS_KEY_PREFIX`: namespace of every Redis key.
     pub redis_key_prefix: String,
+    /// `CACHE_TTL_SECS`: lifetime of cached task reads in Redis (a safety net; writes invalidate at once).
+    pub cache_ttl_secs: u32,
     /// `TOKEN_KEY`: 64 hex characters; unset means an ephemeral key (tokens die with the process).
     pub token_key: Option<Secret>,
     /// `ACCESS_TOKEN_TTL_SECS`.
@@ -94,6 +96,7 @@ impl Default for Config {
             database_statement_timeout_ms: 5000,
             redis_url: None,
             redis_key_prefix: "taskflow".into(),
+            cache_ttl_secs: 30,
             token_key: None,
             access_token_ttl_secs: 900,
             refresh_token_ttl_secs: 604_800,
@@ -114,7 +117,7 @@ impl Default for Config {
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(String);
 
-const VARIABLES: [&str; 19] = [
+const VARIABLES: [&str; 20] = [
     "HOST",
     "PORT",
     "DATABASE_URL",
@@ -123,6 +126,7 @@ const VARIABLES: [&str; 19] = [
     "DATABASE_STATEMENT_TIMEOUT_MS",
     "REDIS_URL",
     "REDIS_KEY_PREFIX",
+    "CACHE_TTL_SECS",
     "TOKEN_KEY",
     "ACCESS_TOKEN_TTL_SECS",
     "REFRESH_TOKEN_TTL_SECS",
@@ -179,6 +183,7 @@ impl Config {
             ("RATE_LIMIT_PER_MINUTE", u64::from(self.rate_limit_per_minute)),
             ("RATE_LIMIT_AUTH_PER_MINUTE", u64::from(self.rate_limit_auth_per_minute)),
             ("OVERDUE_SCAN_SECS", u64::from(self.overdue_scan_secs)),
+            ("CACHE_TTL_SECS", u64::from(self.cache_ttl_secs)),
             ("DATABASE_MAX_CONNECTIONS", u64::from(self.database_max_connections)),
             ("DATABASE_ACQUIRE_TIMEOUT_MS", self.database_acquire_timeout_ms),
             ("DATABASE_STATEMENT_TIMEOUT_MS", self.database_statement_timeout_ms),

@@ -4,6 +4,7 @@ use taskflow_domain::TaskId;
 use taskflow_domain::events::TaskEventKind;
 use taskflow_domain::policy::Actor;
 use taskflow_domain::query::BatchAction;
+use taskflow_domain::task::Task;
 
 use super::TaskService;
 use crate::error::AppError;
@@ -67,6 +68,7 @@ impl TaskService {
             outcome.changed.iter().flat_map(|task| kinds.iter().map(|kind| self.event(*kind, task))).collect();
         tx.outbox().append(&events).await?;
         tx.commit().await?;
+        self.deps.read_cache.invalidate(outcome.changed.iter().map(Task::owner)).await;
 
         let found: std::collections::HashSet<_> = outcome.found.into_iter().collect();
         let (succeeded, not_found) = cmd.ids.iter().partition(|id| found.contains(id));

@@ -59,6 +59,7 @@ impl TaskService {
         }
         tx.outbox().append(&[self.event(TaskEventKind::Created, &task)]).await?;
         tx.commit().await?;
+        self.deps.read_cache.invalidate([owner_id]).await;
         Ok(TaskView { task, owner })
     }
 }

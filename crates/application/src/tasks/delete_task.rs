@@ -18,6 +18,7 @@ impl TaskService {
         let task = tx.tasks().delete(id, actor.task_scope()).await?.ok_or(AppError::NotFound("task"))?;
         tx.outbox().append(&[self.event(TaskEventKind::Deleted, &task)]).await?;
         tx.commit().await?;
+        self.deps.read_cache.invalidate([task.owner()]).await;
         Ok(())
     }
 }

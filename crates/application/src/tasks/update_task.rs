@@ -46,6 +46,7 @@ impl TaskService {
         }
         tx.outbox().append(&events).await?;
         tx.commit().await?;
+        self.deps.read_cache.invalidate([task.owner()]).await;
         self.view(task).await
     }
 }

@@ -19,6 +19,7 @@ impl UserService {
             return Err(AppError::NotFound("user"));
         }
         tx.commit().await?;
+        self.deps.read_cache.invalidate([id]).await;
         self.deps.refresh_tokens.revoke_user(id).await?;
         tracing::info!(target_user = %id, "user deleted");
         Ok(())

@@ -51,6 +51,8 @@ impl UserService {
             other => other?,
         }
         tx.commit().await?;
+        // Task reads embed the owner's name and email.
+        self.deps.read_cache.invalidate([id]).await;
         if password_changed {
             self.deps.refresh_tokens.revoke_user(id).await?;
         }

@@ -1,0 +1,145 @@
+//! The cached form of read results. Domain types carry no wire format (G15), so the cache has its own, and a
+//! value that no longer decodes (after an upgrade) is simply a miss.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use taskflow_domain::query::{KeysetPosition, OwnerSummary, SortValue, TaskPage, TaskStats, TaskView};
+use taskflow_domain::task::{Task, TaskDescription, TaskPriority, TaskStatus, TaskTitle, Version};
+use taskflow_domain::user::{EmailAddress, UserName};
+use taskflow_domain::{TaskId, UserId};
+use uuid::Uuid;
+
+#[derive(Serialize, Deserialize)]
+struct CachedView {
+    id: Uuid,
+    title: String,
+    description: Option<String>,
+    status: String,
+    priority: String,
+    due: Option<DateTime<Utc>>,
+    completed: Option<DateTime<Utc>>,
+    created: DateTime<Utc>,
+    updated: DateTime<Utc>,
+    version: i64,
+    owner: Uuid,
+    owner_name: String,
+    owner_email: String,
+}
+
+#[derive(Serialize, Deserialize)]
+enum CachedSortValue {
+    Time(DateTime<Utc>),
+    MaybeTime(Option<DateTime<Utc>>),
+    Rank(i16),
+    Text(String),
+}
+
+#[derive(Serialize, Deserialize)]
+struct CachedPage {
+    items: Vec<CachedView>,
+    total: Option<u64>,
+    next: Option<(CachedSortValue, Uuid)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CachedStats {
+    total: u64,
+    overdue: u64,
+    by_status: [u64; 3],
+    by_priority: [u64; 3],
+}
+
+fn view_out(v: &TaskView) -> CachedView {
+    let t = &v.task;
+    CachedView {
+        id: t.id().as_uuid(),
+        title: t.title().to_string(),
+        description: t.description().map(|d| d.as_ref().to_owned()),
+        status: t.status().as_str().to_owned(),
+        priority: t.priority().as_str().to_owned(),
+        due: t.due_date(),
+        completed: t.completed_at(),
+        created: t.created_at(),
+        updated: t.updated_at(),
+        version: t.version().get(),
+        owner: v.owner.id.as_uuid(),
+        owner_name: v.owner.name.to_string(),
+        owner_email: v.owner.email.to_string(),
+    }
+}
+
+fn view_in(c: CachedView) -> Option<TaskView> {
+    let owner = UserId::from_uuid(c.owner);
+    let task = Task::from_parts(
+        TaskId::from_uuid(c.id),
+        TaskTitle::parse(&c.title).ok()?,
+        c.description.map(|d| TaskDescription::parse(&d)).transpose().ok()?,
+        TaskStatus::parse(&c.status).ok()?,
+        TaskPriority::parse(&c.priority).ok()?,
+        c.due,
+        c.completed,
+        owner,
+        c.created,
+        c.updated,
+        Version::new(c.version).ok()?,
+    );
+    let owner = OwnerSummary {
+        id: owner,
+        name: UserName::parse(&c.owner_name).ok()?,
+        email: EmailAddress::parse(&c.owner_email).ok()?,
+    };
+    Some(TaskView { task, owner })
+}
+
+/// Encodes one task view.
+pub fn encode_view(v: &TaskView) -> Vec<u8> {
+    serde_json::to_vec(&view_out(v)).unwrap_or_default()
+}
+
+/// Decodes one task view.
+pub fn decode_view(bytes: &[u8]) -> Option<TaskView> {
+    view_in(serde_json::from_slice(bytes).ok()?)
+}
+
+/// Encodes a page.
+pub fn encode_page(p: &TaskPage) -> Vec<u8> {
+    let next = p.next.as_ref().map(|pos| {
+        let value = match &pos.value {
+            SortValue::Time(t) => CachedSortValue::Time(*t),
+            SortValue::MaybeTime(t) => CachedSortValue::MaybeTime(*t),
+            SortValue::Rank(r) => CachedSortValue::Rank(*r),
+            SortValue::Text(s) => CachedSortValue::Text(s.clone()),
+        };
+        (value, pos.id.as_uuid())
+    });
+    let page = CachedPage { items: p.items.iter().map(view_out).collect(), total: p.total, next };
+    serde_json::to_vec(&page).unwrap_or_default()
+}
+
+/// Decodes a page.
+pub fn decode_page(bytes: &[u8]) -> Option<TaskPage> {
+    let c: CachedPage = serde_json::from_slice(bytes).ok()?;
+    let items = c.items.into_iter().map(view_in).collect::<Option<Vec<_>>>()?;
+    let next = c.next.map(|(value, id)| KeysetPosition {
+        value: match value {
+            CachedSortValue::Time(t) => SortValue::Time(t),
+            CachedSortValue::MaybeTime(t) => SortValue::MaybeTime(t),
+            CachedSortValue::Rank(r) => SortValue::Rank(r),
+            CachedSortValue::Text(s) => SortValue::Text(s),
+        },
+        id: TaskId::from_uuid(id),
+    });
+    Some(TaskPage { items, total: c.total, next })
+}
+
+/// Encodes stats.
+pub fn encode_stats(s: &TaskStats) -> Vec<u8> {
+    let c = CachedStats { total: s.total, overdue: s.overdue, by_status: s.by_status, by_priority: s.by_priority };
+    serde_json::to_vec(&c).unwrap_or_default()
+}
+
+/// Decodes stats.
+pub fn decode_stats(bytes: &[u8]) -> Option<TaskStats> {
+    let c: CachedStats = serde_json::from_slice(bytes).ok()?;
+    Some(TaskStats { total: c.total, overdue: c.overdue, by_status: c.by_status, by_priority: c.by_priority })
+}

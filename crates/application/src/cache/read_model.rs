@@ -1,0 +1,155 @@
+//! [`CachedTaskReadModel`]: a [`TaskReadModel`] decorator that serves reads from the [`ReadCache`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use futures::FutureExt as _;
+use futures::channel::oneshot;
+use futures::future::Shared;
+use sha2::{Digest, Sha256};
+use taskflow_domain::policy::TaskScope;
+use taskflow_domain::ports::TaskReadModel;
+use taskflow_domain::query::{TaskPage, TaskQuery, TaskStats, TaskView};
+use taskflow_domain::{RepoError, TaskId};
+
+use super::{ReadCache, codec};
+
+type Flight = Shared<oneshot::Receiver<Arc<Vec<u8>>>>;
+
+/// Reads through the cache; see the module docs of [`super`] for the strategy.
+pub struct CachedTaskReadModel {
+    inner: Arc<dyn TaskReadModel>,
+    cache: Arc<ReadCache>,
+    flights: Mutex<HashMap<String, Flight>>,
+}
+
+fn scope_key(scope: TaskScope) -> String {
+    match scope {
+        TaskScope::All => "all".to_owned(),
+        TaskScope::Owner(owner) => format!("u:{owner}"),
+    }
+}
+
+/// "Now" to the second: reads that depend on the clock (stats, `overdue` filters) share a key for one second.
+fn second(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.duration_trunc(TimeDelta::seconds(1)).unwrap_or(now)
+}
+
+fn digest(text: &str) -> String {
+    hex::encode(&Sha256::digest(text.as_bytes())[..12])
+}
+
+/// Removes a finished flight, even when its leader was cancelled.
+struct Landing<'a> {
+    flights: &'a Mutex<HashMap<String, Flight>>,
+    key: &'a str,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        self.flights.lock().unwrap_or_else(PoisonError::into_inner).remove(self.key);
+    }
+}
+
+impl CachedTaskReadModel {
+    /// Caches `inner`'s reads in `cache`.
+    #[must_use]
+    pub fn new(inner: Arc<dyn TaskReadModel>, cache: Arc<ReadCache>) -> Self {
+        Self { inner, cache, flights: Mutex::new(HashMap::new()) }
+    }
+
+    /// The bytes under `key`: from the cache, from a load already running for the same key in this instance,
+    /// or from `load` (then stored). `None` from the cache layer means "read through".
+    async fn cached<F>(&self, kind: &'static str, key: String, load: F) -> Result<Vec<u8>, RepoError>
+    where
+        F: Future<Output = Result<Vec<u8>, RepoError>> + Send,
+    {
+        let Some(store) = &self.cache.store else { return load.await };
+        match store.get(&key).await {
+            Ok(Some(bytes)) => {
+                metrics::counter!("cache_hits_total", "kind" => kind).increment(1);
+                return Ok(bytes);
+            }
+            Ok(None) => metrics::counter!("cache_misses_total", "kind" => kind).increment(1),
+            Err(_) => {
+                metrics::counter!("cache_errors_total", "op" => "get").increment(1);
+                return load.await;
+            }
+        }
+        let (flight, sender) = {
+            let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
+            match flights.get(&key) {
+                Some(flight) => (Some(flight.clone()), None),
+                None => {
+                    let (tx, rx) = oneshot::channel();
+                    flights.insert(key.clone(), rx.shared());
+                    (None, Some(tx))
+                }
+            }
+        };
+        if let Some(flight) = flight {
+            // Another request is loading this key: share its result, or load ourselves if it failed.
+            return match flight.await {
+                Ok(bytes) => Ok(bytes.as_ref().clone()),
+                Err(oneshot::Canceled) => load.await,
+            };
+        }
+        let _landing = Landing { flights: &self.flights, key: &key };
+        let bytes = load.await?;
+        if let Err(err) = store.set(&key, &bytes, self.cache.ttl).await {
+            metrics::counter!("cache_errors_total", "op" => "set").increment(1);
+            tracing::debug!(error = %err, "cache write failed");
+        }
+        let bytes = Arc::new(bytes);
+        if let Some(tx) = sender {
+            let _ = tx.send(bytes.clone());
+        }
+        Ok(Arc::unwrap_or_clone(bytes))
+    }
+}
+
+#[async_trait]
+impl TaskReadModel for CachedTaskReadModel {
+    async fn get(&self, id: TaskId, scope: TaskScope) -> Result<Option<TaskView>, RepoError> {
+        let Some(generation) = self.cache.generation(scope).await else { return self.inner.get(id, scope).await };
+        let key = format!("task:{id}:{}:g{generation}", scope_key(scope));
+        // Absence is cached too (as an empty value): a miss storm on unknown ids must not reach the database.
+        let load = async { Ok(self.inner.get(id, scope).await?.map(|v| codec::encode_view(&v)).unwrap_or_default()) };
+        let bytes = self.cached("task", key, load).await?;
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        match codec::decode_view(&bytes) {
+            Some(view) => Ok(Some(view)),
+            None => self.inner.get(id, scope).await,
+        }
+    }
+
+    async fn list(&self, query: &TaskQuery) -> Result<TaskPage, RepoError> {
+        let scope = query.filter.scope;
+        let Some(generation) = self.cache.generation(scope).await else { return self.inner.list(query).await };
+        // `now` matters only to the overdue filter; leaving it out otherwise lets every request share the key.
+        let now = query.filter.overdue.map(|_| second(query.now));
+        let shape = format!("{:?}|{:?}|{:?}|{:?}|{now:?}", query.filter, query.sort, query.order, query.paging);
+        let key = format!("list:{}:g{generation}:{}", scope_key(scope), digest(&shape));
+        let bytes = self.cached("list", key, async { Ok(codec::encode_page(&self.inner.list(query).await?)) }).await?;
+        match codec::decode_page(&bytes) {
+            Some(page) => Ok(page),
+            None => self.inner.list(query).await,
+        }
+    }
+
+    async fn stats(&self, scope: TaskScope, now: DateTime<Utc>) -> Result<TaskStats, RepoError> {
+        let Some(generation) = self.cache.generation(scope).await else { return self.inner.stats(scope, now).await };
+        let now = second(now);
+        let key = format!("stats:{}:g{generation}:{}", scope_key(scope), now.timestamp());
+        let bytes =
+            self.cached("stats", key, async { Ok(codec::encode_stats(&self.inner.stats(scope, now).await?)) }).await?;
+        match codec::decode_stats(&bytes) {
+            Some(stats) => Ok(stats),
+            None => self.inner.stats(scope, now).await,
+        }
+    }
+}
