@@ -11,6 +11,8 @@ mod idempotency;
 pub mod metrics;
 mod rate_limiter;
 mod settings;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 /// The `redis` crate as used by this adapter (re-exported by deadpool-redis; there is no direct dependency).
 pub use deadpool_redis::redis;

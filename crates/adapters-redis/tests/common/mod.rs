@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests: a unique key namespace per test, cleaned up on drop, and a TCP proxy.
 #![allow(dead_code)] // each test binary uses a different subset
 
-pub mod proxy;
+#[allow(unused_imports)] // only the fault tests use the proxy
+pub use taskflow_adapters_redis::testing as proxy;
 
 use std::time::Duration;
 
@@ -9,9 +10,7 @@ use taskflow_adapters_redis::redis::{self, Commands};
 use taskflow_adapters_redis::{RedisClient, RedisSettings};
 
 /// The shared test server (never flushed: tests only touch their own prefix).
-pub fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
+pub use taskflow_adapters_redis::testing::redis_url;
 
 /// A unique key prefix; every key under it is deleted when this is dropped, even after a failed assertion.
 #[derive(Debug)]

@@ -1,5 +1,5 @@
-//! A TCP proxy in front of the shared Redis that a test can cut, black-hole and restore, so fault tests never touch
-//! the shared server.
+//! Test support (feature `testing`): a TCP proxy in front of the shared Redis that a test can cut, black-hole and
+//! restore, so fault tests never touch the shared server.
 
 use std::net::SocketAddr;
 
@@ -79,8 +79,14 @@ impl Drop for TcpProxy {
     }
 }
 
+/// The shared test server: `REDIS_URL`, else `redis://127.0.0.1:6379`.
+#[must_use]
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
 fn upstream_addr() -> SocketAddr {
-    let url = super::redis_url();
+    let url = redis_url();
     let host_port = url.trim_start_matches("redis://").split('/').next().unwrap_or("127.0.0.1:6379").to_owned();
     host_port.parse().expect("REDIS_URL for the proxy tests must be redis://IP:PORT")
 }
