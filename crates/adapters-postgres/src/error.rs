@@ -42,7 +42,10 @@ pub fn map_db_err(err: DbErr) -> RepoError {
 fn classify(err: &DbErr) -> Kind {
     match err {
         DbErr::ConnectionAcquire(ConnAcquireErr::Timeout | ConnAcquireErr::ConnectionClosed) => Kind::Unavailable,
-        DbErr::Conn(runtime) | DbErr::Exec(runtime) | DbErr::Query(runtime) => match runtime {
+        // Failing to open a connection is unavailability whatever the detail: a peer that drops the socket during
+        // the handshake surfaces as a protocol error ("unexpected response from SSLRequest"), not as I/O.
+        DbErr::Conn(_) => Kind::Unavailable,
+        DbErr::Exec(runtime) | DbErr::Query(runtime) => match runtime {
             RuntimeErr::SqlxError(sqlx_err) => classify_sqlx(sqlx_err),
             RuntimeErr::Internal(_) => Kind::Unexpected,
         },
@@ -88,4 +91,19 @@ fn classify_sqlx(err: &sqlx::Error) -> Kind {
 /// Wraps a row that does not fit the domain (a corrupt or hand-edited value) as [`RepoError::Unexpected`].
 pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> RepoError {
     RepoError::unexpected(format!("stored {what} is invalid: {detail}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_connection_failure_is_unavailable() {
+        let handshake = DbErr::Conn(RuntimeErr::SqlxError(std::sync::Arc::new(sqlx::Error::Protocol(
+            "unexpected response from SSLRequest".into(),
+        ))));
+        assert!(matches!(map_db_err(handshake), RepoError::Unavailable(_)));
+        let internal = DbErr::Conn(RuntimeErr::Internal("connection closed".into()));
+        assert!(matches!(map_db_err(internal), RepoError::Unavailable(_)));
+    }
 }

@@ -30,7 +30,11 @@ pub struct TcpProxy {
 impl TcpProxy {
     /// Starts a proxy on a free local port forwarding to the test Redis.
     pub async fn start() -> Self {
-        let upstream = upstream_addr();
+        Self::start_to(upstream_addr()).await
+    }
+
+    /// Starts a proxy on a free local port forwarding to any TCP server (PostgreSQL in the service's tests).
+    pub async fn start_to(upstream: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
         let addr = listener.local_addr().expect("bound address");
         let (link, rx) = watch::channel(Link::Up);
@@ -49,6 +53,12 @@ impl TcpProxy {
             }
         });
         Self { addr, link, acceptor }
+    }
+
+    /// The proxy's own address.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// A Redis URL pointing at the proxy.
