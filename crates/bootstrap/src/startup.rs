@@ -67,6 +67,7 @@ pub struct Application {
     state: AppState,
     backends: Backends,
     run_worker: bool,
+    max_connections: u32,
 }
 
 impl Application {
@@ -87,7 +88,14 @@ impl Application {
             .await
             .with_context(|| format!("binding {}:{}", config.host, config.port))?;
         let port = listener.local_addr()?.port();
-        Ok(Self { listener, port, state, backends, run_worker: config.worker })
+        Ok(Self {
+            listener,
+            port,
+            state,
+            backends,
+            run_worker: config.worker,
+            max_connections: config.database_max_connections,
+        })
     }
 
     /// The bound port.
@@ -103,6 +111,7 @@ impl Application {
     pub async fn run_until_stopped(self, stop: CancellationToken) -> anyhow::Result<()> {
         let jobs: Option<JoinHandle<()>> =
             self.run_worker.then(|| tokio::spawn(worker::run(self.backends.outbox.clone(), stop.child_token())));
+        tokio::spawn(crate::gauges::run(self.backends.storage.clone(), self.max_connections, stop.child_token()));
         tracing::info!(address = %self.listener.local_addr()?, "serving");
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let shutdown = stop.clone();
