@@ -1,6 +1,6 @@
 //! Wire shapes shared by several resources, and conversions from domain types. Camel case, RFC 3339 UTC.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use taskflow_application::domain::query::{OwnerSummary, TaskView};
 use taskflow_application::domain::user::User;
@@ -8,9 +8,13 @@ use taskflow_application::tasks::PageMeta;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// RFC 3339 in UTC, with only as many fractional digits as the instant needs.
+/// RFC 3339 in UTC, to the microsecond, with only as many fractional digits as the instant needs.
+///
+/// PostgreSQL keeps microseconds: rendering the nanoseconds of the clock would make the answer to a write
+/// differ from the same resource read back.
 pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    let micros = t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t);
+    micros.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 /// Parses an RFC 3339 timestamp with any offset into UTC.
