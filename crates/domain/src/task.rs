@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::ids::{TaskId, UserId};
-use crate::text::{has_control, trimmed};
+use crate::text::{LineError, bounded_line, string_value_object, trimmed};
 
 /// A task title: 1..=200 characters after trimming, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +30,8 @@ pub enum TaskTitleError {
     ControlCharacter,
 }
 
+string_value_object!(TaskTitle, TaskTitleError);
+
 impl TaskTitle {
     /// The longest title accepted, in characters.
     pub const MAX_LEN: usize = 200;
@@ -39,36 +41,11 @@ impl TaskTitle {
     /// # Errors
     /// [`TaskTitleError`] when it is empty, too long or holds a control character.
     pub fn parse(raw: &str) -> Result<Self, TaskTitleError> {
-        let (t, len) = trimmed(raw);
-        if len == 0 {
-            return Err(TaskTitleError::Empty);
-        }
-        if len > Self::MAX_LEN {
-            return Err(TaskTitleError::TooLong { max: Self::MAX_LEN, actual: len });
-        }
-        if has_control(t) {
-            return Err(TaskTitleError::ControlCharacter);
-        }
-        Ok(Self(t.to_owned()))
-    }
-}
-
-impl AsRef<str> for TaskTitle {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for TaskTitle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for TaskTitle {
-    type Error = TaskTitleError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
+        bounded_line(raw, Self::MAX_LEN).map(Self).map_err(|e| match e {
+            LineError::Empty => TaskTitleError::Empty,
+            LineError::TooLong { max, actual } => TaskTitleError::TooLong { max, actual },
+            LineError::ControlCharacter => TaskTitleError::ControlCharacter,
+        })
     }
 }
 
@@ -93,6 +70,8 @@ pub enum TaskDescriptionError {
     ControlCharacter,
 }
 
+string_value_object!(TaskDescription, TaskDescriptionError);
+
 impl TaskDescription {
     /// The longest description accepted, in characters.
     pub const MAX_LEN: usize = 10_000;
@@ -110,19 +89,6 @@ impl TaskDescription {
             return Err(TaskDescriptionError::ControlCharacter);
         }
         Ok(Self(t.to_owned()))
-    }
-}
-
-impl AsRef<str> for TaskDescription {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for TaskDescription {
-    type Error = TaskDescriptionError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
     }
 }
 

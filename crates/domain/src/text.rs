@@ -1,4 +1,5 @@
-//! Shared text rules: trimming, counting Unicode characters and refusing control characters (category Cc).
+//! Shared text rules: trimming, counting Unicode characters and refusing control characters (category Cc), and
+//! the trait impls every string value object has.
 
 /// Trims `raw` and returns it with its length in Unicode scalar values.
 pub(crate) fn trimmed(raw: &str) -> (&str, usize) {
@@ -6,7 +7,49 @@ pub(crate) fn trimmed(raw: &str) -> (&str, usize) {
     (t, t.chars().count())
 }
 
-/// Whether `s` holds a control character (Unicode category Cc).
-pub(crate) fn has_control(s: &str) -> bool {
-    s.chars().any(char::is_control)
+/// Why a string is not a bounded single-line text.
+pub(crate) enum LineError {
+    Empty,
+    TooLong { max: usize, actual: usize },
+    ControlCharacter,
 }
+
+/// Trims `raw` and checks it is 1..=`max` characters with no control character.
+pub(crate) fn bounded_line(raw: &str, max: usize) -> Result<String, LineError> {
+    let (t, len) = trimmed(raw);
+    if len == 0 {
+        return Err(LineError::Empty);
+    }
+    if len > max {
+        return Err(LineError::TooLong { max, actual: len });
+    }
+    if t.chars().any(char::is_control) {
+        return Err(LineError::ControlCharacter);
+    }
+    Ok(t.to_owned())
+}
+
+/// `AsRef<str>`, `Display` and `TryFrom<String>` (through `parse`) for a string newtype.
+macro_rules! string_value_object {
+    ($name:ident, $error:ident) => {
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = $error;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+    };
+}
+pub(crate) use string_value_object;

@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::ids::UserId;
-use crate::text::{has_control, trimmed};
+use crate::text::{LineError, bounded_line, string_value_object, trimmed};
 
 /// A trimmed, lower-cased, syntactically valid email address of at most 254 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -29,6 +29,8 @@ pub enum EmailAddressError {
     #[error("email is not a valid address")]
     Invalid,
 }
+
+string_value_object!(EmailAddress, EmailAddressError);
 
 impl EmailAddress {
     /// The longest address accepted (RFC 5321's path limit).
@@ -69,25 +71,6 @@ impl EmailAddress {
     }
 }
 
-impl AsRef<str> for EmailAddress {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for EmailAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for EmailAddress {
-    type Error = EmailAddressError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
 /// A display name: 1..=100 characters after trimming, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserName(String);
@@ -111,6 +94,8 @@ pub enum UserNameError {
     ControlCharacter,
 }
 
+string_value_object!(UserName, UserNameError);
+
 impl UserName {
     /// The longest name accepted, in characters.
     pub const MAX_LEN: usize = 100;
@@ -120,36 +105,11 @@ impl UserName {
     /// # Errors
     /// [`UserNameError`] when it is empty, too long or holds a control character.
     pub fn parse(raw: &str) -> Result<Self, UserNameError> {
-        let (t, len) = trimmed(raw);
-        if len == 0 {
-            return Err(UserNameError::Empty);
-        }
-        if len > Self::MAX_LEN {
-            return Err(UserNameError::TooLong { max: Self::MAX_LEN, actual: len });
-        }
-        if has_control(t) {
-            return Err(UserNameError::ControlCharacter);
-        }
-        Ok(Self(t.to_owned()))
-    }
-}
-
-impl AsRef<str> for UserName {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for UserName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for UserName {
-    type Error = UserNameError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
+        bounded_line(raw, Self::MAX_LEN).map(Self).map_err(|e| match e {
+            LineError::Empty => UserNameError::Empty,
+            LineError::TooLong { max, actual } => UserNameError::TooLong { max, actual },
+            LineError::ControlCharacter => UserNameError::ControlCharacter,
+        })
     }
 }
 
