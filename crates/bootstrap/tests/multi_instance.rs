@@ -101,3 +101,36 @@ async fn one_users_requests_split_across_instances_hit_the_limit_at_exactly_the_
     assert_eq!(statuses[6].1.as_deref(), Some("0"), "the 7th allowed request leaves none");
     d.clean_redis().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn data_survives_a_restart() {
+    // Arrange: a task written by an instance that then stops
+    let d = Deployment::new(&redis_url(), 1000).await;
+    let first = d.start().await;
+    let auth = d.register(&first, "ann@example.com").await;
+    let created = d
+        .send(
+            d.client
+                .post(format!("{}/tasks", first.base))
+                .header("authorization", bearer(&auth))
+                .json(&json!({"title": "kept"})),
+        )
+        .await;
+    let id = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    drop(first);
+    // Act: a new instance of the same deployment
+    let second = d.start().await;
+    let login = d
+        .send(
+            d.client
+                .post(format!("{}/auth/login", second.base))
+                .json(&json!({"email": "ann@example.com", "password": "correct horse"})),
+        )
+        .await;
+    assert_eq!(login.status(), StatusCode::OK, "the account survived");
+    let auth: Value = login.json().await.unwrap();
+    let task = d.send(d.client.get(format!("{}/tasks/{id}", second.base)).header("authorization", bearer(&auth))).await;
+    // Assert
+    assert_eq!(task.json::<Value>().await.unwrap()["title"], "kept");
+    d.clean_redis().await;
+}
