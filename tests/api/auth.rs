@@ -136,6 +136,46 @@ async fn register_returns_400_naming_every_invalid_field(backend: Backend) {
 }
 on_both_backends!(register_returns_400_naming_every_invalid_field);
 
+async fn register_accepts_values_at_their_limits(backend: Backend) {
+    // Arrange
+    let app = spawn_app(backend).await;
+    // 64 + 1 + 189: the longest local part, and a domain of labels within 63 characters.
+    let email = format!("{}@{}.{}.{}.example.com", "a".repeat(64), "b".repeat(60), "c".repeat(60), "d".repeat(55));
+    assert_eq!(email.len(), 254);
+    let cases = [
+        ("email of 254 characters", json!({"email": email, "password": "p".repeat(8), "name": "n"})),
+        ("password of 128 characters", json!({"email": unique_email(), "password": "p".repeat(128), "name": "n"})),
+        (
+            "name of 100 characters",
+            json!({"email": unique_email(), "password": "long enough", "name": "ñ".repeat(100)}),
+        ),
+    ];
+
+    for (description, body) in cases {
+        // Act
+        let answer = app.call(reqwest::Method::POST, "/auth/register").json(&body).expect(201).await;
+
+        // Assert
+        assert_eq!(answer.json()["user"]["email"], body["email"], "{description}");
+    }
+}
+on_both_backends!(register_accepts_values_at_their_limits);
+
+async fn changing_an_email_to_a_taken_one_is_409(backend: Backend) {
+    // Arrange
+    let app = spawn_app(backend).await;
+    let ann = app.register_user().await;
+    let bob = app.register_user().await;
+
+    // Act
+    app.patch_user(&bob, &bob.id, &json!({"email": ann.email.to_uppercase()}), 409).await;
+
+    // Assert
+    assert_eq!(app.get_me(&bob.access_token, 200).await.json()["email"], json!(bob.email));
+    app.post_login(&ann.email, &ann.password, 200).await;
+}
+on_both_backends!(changing_an_email_to_a_taken_one_is_409);
+
 async fn login_returns_200_with_a_new_session(backend: Backend) {
     // Arrange
     let app = spawn_app(backend).await;

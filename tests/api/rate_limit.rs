@@ -55,6 +55,12 @@ async fn login_register_and_refresh_share_a_limit_per_client_ip(backend: Backend
     assert_eq!(number(&third, "ratelimit-remaining"), 0);
     assert!(number(&fourth, "retry-after") >= 1);
     app.post_refresh(&ann.refresh_token, 429).await;
+    // Without TRUST_PROXY, a claimed X-Forwarded-For does not buy a fresh bucket.
+    app.call(Method::POST, "/auth/login")
+        .header("x-forwarded-for", "203.0.113.7")
+        .json(&json!({"email": ann.email, "password": ann.password}))
+        .expect(429)
+        .await;
     app.call(Method::POST, "/auth/register")
         .json(&json!({"email": "late@example.com", "password": "long enough", "name": "Late"}))
         .expect(429)

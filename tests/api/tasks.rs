@@ -72,6 +72,25 @@ async fn creating_a_task_for_another_user_needs_an_admin_and_an_existing_user(ba
 }
 on_both_backends!(creating_a_task_for_another_user_needs_an_admin_and_an_existing_user);
 
+async fn values_at_their_limits_are_accepted_counting_unicode_characters(backend: Backend) {
+    // Arrange
+    let app = spawn_app(backend).await;
+    let ann = app.register_user().await;
+    let title = "é".repeat(200);
+    let description = "ü".repeat(10_000);
+
+    // Act
+    let task = app.create_task(&ann, &json!({"title": format!("  {title}  "), "description": description})).await;
+
+    // Assert
+    assert_eq!(task["title"], json!(title));
+    assert_eq!(task["description"], json!(description));
+    let id = text(&task["id"]);
+    let patched = app.patch_task(&ann, &id, &json!({"title": "日".repeat(200)}), 200).await.json();
+    assert_eq!(patched["title"].as_str().map(|t| t.chars().count()), Some(200));
+}
+on_both_backends!(values_at_their_limits_are_accepted_counting_unicode_characters);
+
 async fn create_task_returns_400_naming_the_invalid_member(backend: Backend) {
     // Arrange
     let app = spawn_app(backend).await;
