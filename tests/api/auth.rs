@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{Backend, TestUser, spawn_app, text};
+use crate::helpers::{Backend, TestUser, spawn_app, spawn_app_with, text};
 
 fn unique_email() -> String {
     format!("ann-{}@example.com", Uuid::new_v4().simple())
@@ -320,3 +320,25 @@ async fn me_returns_the_caller_and_401_without_valid_credentials(backend: Backen
     assert_eq!(anonymous.header("www-authenticate"), Some("Bearer"));
 }
 on_both_backends!(me_returns_the_caller_and_401_without_valid_credentials);
+
+async fn access_tokens_lapse_at_their_expiry_and_expires_in_follows_the_configuration(backend: Backend) {
+    // Arrange
+    let app = spawn_app_with(backend, |c| c.access_token_ttl_secs = 1).await;
+    let auth = app
+        .post_register(&json!({"email": unique_email(), "password": "long enough", "name": "Brief"}), 201)
+        .await
+        .json();
+    assert_eq!(auth["expiresIn"], 1, "expiresIn equals ACCESS_TOKEN_TTL_SECS");
+    let token = text(&auth["accessToken"]);
+    app.get_me(&token, 200).await;
+
+    // Act
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+
+    // Assert
+    let expired = app.get_me(&token, 401).await;
+    assert_eq!(expired.header("www-authenticate"), Some("Bearer"));
+    let refreshed = app.post_refresh(&text(&auth["refreshToken"]), 200).await.json();
+    app.get_me(&text(&refreshed["accessToken"]), 200).await;
+}
+on_both_backends!(access_tokens_lapse_at_their_expiry_and_expires_in_follows_the_configuration);
