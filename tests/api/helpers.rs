@@ -21,6 +21,9 @@ pub enum Backend {
     Postgres,
 }
 
+/// The Redis of the PostgreSQL backend.
+const REDIS_URL: &str = "redis://127.0.0.1:6379";
+
 /// The token key of every test server (64 hex characters).
 const TOKEN_KEY: &str = "6a1f0e3c9b8d7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29";
 
@@ -63,6 +66,22 @@ pub struct TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop.cancel();
+        if self.config.redis_url.is_some() {
+            delete_redis_keys(&format!("{}:*", self.config.redis_key_prefix));
+        }
+    }
+}
+
+/// Deletes the keys matching `pattern` (this test's prefix only; other tests and programs share the server).
+fn delete_redis_keys(pattern: &str) {
+    use deadpool_redis::redis::{Client, Commands as _};
+    let Ok(mut conn) = Client::open(REDIS_URL).and_then(|c| c.get_connection()) else { return };
+    let keys: Vec<String> = match conn.scan_match::<_, String>(pattern) {
+        Ok(iter) => iter.filter_map(Result::ok).collect(),
+        Err(_) => return,
+    };
+    for chunk in keys.chunks(500) {
+        let _: Result<(), _> = conn.del(chunk);
     }
 }
 
@@ -109,7 +128,7 @@ async fn test_config(backend: Backend) -> (Config, Option<DropGuard>) {
         Backend::Postgres => {
             let (url, guard) = fresh_database().await;
             config.database_url = Some(secret(&url));
-            config.redis_url = Some(secret("redis://127.0.0.1:6379"));
+            config.redis_url = Some(secret(REDIS_URL));
             config.redis_key_prefix = format!("taskflow-e2e-{}", Uuid::new_v4().simple());
             Some(guard)
         }
