@@ -81,12 +81,12 @@ impl CacheStore for InMemoryCacheStore {
         Ok(())
     }
 
-    async fn incr(&self, key: &str) -> Result<u64, RepoError> {
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, RepoError> {
         let now = self.time.elapsed();
         let mut state = lock(&self.state);
         state.wrote(now);
         let Some(entry) = state.live(key, now) else {
-            state.entries.insert(key.to_owned(), Entry { value: b"1".to_vec(), expires_at: None });
+            state.entries.insert(key.to_owned(), Entry { value: b"1".to_vec(), expires_at: Some(now + ttl) });
             return Ok(1);
         };
         let current: u64 = std::str::from_utf8(&entry.value)
@@ -95,6 +95,7 @@ impl CacheStore for InMemoryCacheStore {
             .ok_or_else(|| RepoError::unexpected(format!("the value under {key:?} is not a counter")))?;
         let next = current.checked_add(1).ok_or_else(|| RepoError::unexpected("counter overflow"))?;
         entry.value = next.to_string().into_bytes();
+        entry.expires_at = Some(now + ttl);
         Ok(next)
     }
 }
@@ -104,25 +105,29 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn values_expire_on_the_injected_time_and_counters_keep_their_expiry() {
+    async fn values_expire_on_the_injected_time_and_increments_reset_the_expiry() {
         // Arrange
         let time = MonotonicClock::manual();
         let cache = InMemoryCacheStore::with_time(time.clone());
         cache.set("v", b"x", Duration::from_secs(10)).await.expect("set");
-        cache.set("n", b"41", Duration::from_secs(10)).await.expect("set");
+        cache.set("n", b"41", Duration::from_secs(5)).await.expect("set");
 
         // Act
-        let counted = cache.incr("n").await.expect("incr");
+        let counted = cache.incr("n", Duration::from_secs(10)).await.expect("incr");
         time.advance(Duration::from_secs(9));
-        let before = cache.get("v").await.expect("get");
+        let before = (cache.get("v").await.expect("get"), cache.get("n").await.expect("get"));
         time.advance(Duration::from_secs(1));
         let after = (cache.get("v").await.expect("get"), cache.get("n").await.expect("get"));
 
         // Assert
         assert_eq!(counted, 42, "incr reads the stored number");
-        assert_eq!(before.as_deref(), Some(&b"x"[..]), "alive before its ttl");
+        assert_eq!(
+            before,
+            (Some(b"x".to_vec()), Some(b"42".to_vec())),
+            "alive before their ttl; incr moved n's expiry"
+        );
         assert_eq!(after, (None, None), "both gone at their ttl");
         assert!(cache.set("t", b"text", Duration::from_secs(1)).await.is_ok());
-        assert!(cache.incr("t").await.is_err(), "text is not a counter");
+        assert!(cache.incr("t", Duration::from_secs(60)).await.is_err(), "text is not a counter");
     }
 }

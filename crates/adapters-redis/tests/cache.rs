@@ -52,8 +52,8 @@ async fn set_overwrites_and_a_zero_ttl_is_accepted() {
 async fn incr_starts_from_zero_and_counts_up() {
     let ns = Namespace::new();
     let cache = RedisCacheStore::new(ns.client());
-    assert_eq!(cache.incr("gen:user").await.unwrap(), 1);
-    assert_eq!(cache.incr("gen:user").await.unwrap(), 2);
+    assert_eq!(cache.incr("gen:user", Duration::from_secs(60)).await.unwrap(), 1);
+    assert_eq!(cache.incr("gen:user", Duration::from_secs(60)).await.unwrap(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -62,7 +62,7 @@ async fn concurrent_increments_are_never_lost() {
     let cache = Arc::new(RedisCacheStore::new(ns.client()));
     let calls = (0..40).map(|_| {
         let cache = cache.clone();
-        tokio::spawn(async move { cache.incr("gen").await.unwrap() })
+        tokio::spawn(async move { cache.incr("gen", Duration::from_secs(60)).await.unwrap() })
     });
     let mut values: Vec<u64> = futures::future::join_all(calls).await.into_iter().map(Result::unwrap).collect();
     values.sort_unstable();

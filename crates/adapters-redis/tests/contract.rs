@@ -69,8 +69,17 @@ impl CacheStore for Scoped<RedisCacheStore> {
         self.adapter.set(key, value, ttl).await
     }
 
-    async fn incr(&self, key: &str) -> Result<u64, RepoError> {
-        self.adapter.incr(key).await
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, RepoError> {
+        self.adapter.incr(key, ttl).await
+    }
+
+    async fn get_generational(
+        &self,
+        generation_key: &str,
+        key_prefix: &str,
+        key_suffix: &str,
+    ) -> Result<(u64, Option<Vec<u8>>), RepoError> {
+        self.adapter.get_generational(generation_key, key_prefix, key_suffix).await
     }
 }
 

@@ -46,7 +46,10 @@ pub async fn incr_counts_up_from_zero(cache: Arc<dyn CacheStore>) {
     let key = unique_key("counter");
 
     // Act
-    let values = [cache.incr(&key).await.expect("incr"), cache.incr(&key).await.expect("incr")];
+    let values = [
+        cache.incr(&key, Duration::from_secs(60)).await.expect("incr"),
+        cache.incr(&key, Duration::from_secs(60)).await.expect("incr"),
+    ];
 
     // Assert
     assert_eq!(values, [1, 2], "1 then 2");
@@ -60,7 +63,7 @@ pub async fn incr_is_atomic_under_concurrency(cache: Arc<dyn CacheStore>) {
     // Act
     let racers = (0..50).map(|_| {
         let (cache, key) = (Arc::clone(&cache), key.clone());
-        tokio::spawn(async move { cache.incr(&key).await })
+        tokio::spawn(async move { cache.incr(&key, Duration::from_secs(60)).await })
     });
     let mut values: Vec<u64> =
         futures::future::join_all(racers).await.into_iter().map(|r| r.expect("no panic").expect("incr")).collect();
@@ -72,6 +75,38 @@ pub async fn incr_is_atomic_under_concurrency(cache: Arc<dyn CacheStore>) {
 
 /// The cache cases, for [`crate::cache_contract_tests`].
 #[doc(hidden)]
+/// A generation-keyed read sees the value stored under the current generation, and nothing after a bump.
+pub async fn a_generational_read_follows_the_generation(cache: Arc<dyn CacheStore>) {
+    // Arrange: generation 0 has a value
+    let ttl = Duration::from_secs(60);
+    cache.set("list:u1:g0:abc", b"old", ttl).await.expect("set works");
+    // Act
+    let before = cache.get_generational("gen:u1", "list:u1:g", ":abc").await.expect("read works");
+    let bumped = cache.incr("gen:u1", Duration::from_secs(60)).await.expect("incr works");
+    let after = cache.get_generational("gen:u1", "list:u1:g", ":abc").await.expect("read works");
+    cache.set("list:u1:g1:abc", b"new", ttl).await.expect("set works");
+    let refilled = cache.get_generational("gen:u1", "list:u1:g", ":abc").await.expect("read works");
+    // Assert
+    assert_eq!(before, (0, Some(b"old".to_vec())), "an absent generation counts as 0");
+    assert_eq!(bumped, 1);
+    assert_eq!(after, (1, None), "after a bump the old value is unreachable");
+    assert_eq!(refilled, (1, Some(b"new".to_vec())));
+}
+
+/// A counter lives for the TTL of its last increment, then counts from zero again.
+pub async fn a_counter_lapses_after_its_ttl_and_restarts_from_zero(cache: Arc<dyn CacheStore>) {
+    // Arrange
+    let key = unique_key("lapsing");
+    let ttl = Duration::from_millis(300);
+    cache.incr(&key, ttl).await.expect("incr");
+    cache.incr(&key, ttl).await.expect("incr");
+    // Act
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let restarted = cache.incr(&key, ttl).await.expect("incr");
+    // Assert
+    assert_eq!(restarted, 1, "the counter expired with its TTL");
+}
+
 #[macro_export]
 macro_rules! __cache_cases {
     ($factory:path) => {
@@ -83,6 +118,8 @@ macro_rules! __cache_cases {
                 a_cached_value_expires_after_its_ttl,
                 incr_counts_up_from_zero,
                 incr_is_atomic_under_concurrency,
+                a_generational_read_follows_the_generation,
+                a_counter_lapses_after_its_ttl_and_restarts_from_zero,
             ]
         );
     };

@@ -350,11 +350,34 @@ pub trait CacheStore: Send + Sync {
     /// [`RepoError::Unavailable`] when the backing store cannot be reached.
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), RepoError>;
 
-    /// Atomically increments the counter under `key` (0 when absent) and returns the new value.
+    /// Atomically increments the counter under `key` (0 when absent or expired), sets its expiry to `ttl` from now,
+    /// and returns the new value.
     ///
     /// # Errors
     /// [`RepoError::Unavailable`] when the backing store cannot be reached.
-    async fn incr(&self, key: &str) -> Result<u64, RepoError>;
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, RepoError>;
+
+    /// Reads the counter under `generation_key` (0 when absent) and the value under
+    /// `{key_prefix}{generation}{key_suffix}`: a generation-keyed read. Stores that can should do both in one round
+    /// trip (the default makes two calls).
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when the backing store cannot be reached.
+    async fn get_generational(
+        &self,
+        generation_key: &str,
+        key_prefix: &str,
+        key_suffix: &str,
+    ) -> Result<(u64, Option<Vec<u8>>), RepoError> {
+        let generation = self
+            .get(generation_key)
+            .await?
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let value = self.get(&format!("{key_prefix}{generation}{key_suffix}")).await?;
+        Ok((generation, value))
+    }
 }
 
 /// The health of one dependency.

@@ -32,8 +32,19 @@ pub struct ReadCache {
 
 const GLOBAL_GENERATION: &str = "gen:all";
 
+/// The least a generation lives after its last bump.
+const GENERATION_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
 fn owner_generation(owner: UserId) -> String {
     format!("gen:u:{owner}")
+}
+
+/// The generation key of reads within `scope`.
+fn generation_key(scope: TaskScope) -> String {
+    match scope {
+        TaskScope::All => GLOBAL_GENERATION.to_owned(),
+        TaskScope::Owner(owner) => owner_generation(owner),
+    }
 }
 
 impl ReadCache {
@@ -47,6 +58,12 @@ impl ReadCache {
     #[must_use]
     pub fn disabled() -> Self {
         Self { store: None, ttl: DEFAULT_TTL }
+    }
+
+    /// How long a generation outlives its last bump. A generation may lapse (and restart from 0) only once every
+    /// entry keyed by it has expired, so it lives far longer than any entry; idle users' keys then go away.
+    fn generation_ttl(&self) -> Duration {
+        (self.ttl * 2).max(GENERATION_TTL)
     }
 
     /// Whether reads are cached.
@@ -65,30 +82,12 @@ impl ReadCache {
         keys.dedup();
         keys.push(GLOBAL_GENERATION.to_owned());
         for key in keys {
-            match store.incr(&key).await {
+            match store.incr(&key, self.generation_ttl()).await {
                 Ok(_) => metrics::counter!("cache_invalidations_total").increment(1),
                 Err(err) => {
                     metrics::counter!("cache_errors_total", "op" => "invalidate").increment(1);
                     tracing::warn!(error = %err, key, "cache invalidation failed; entries expire by TTL");
                 }
-            }
-        }
-    }
-
-    /// The generation for reads within `scope`, or `None` when the cache cannot be used now.
-    async fn generation(&self, scope: TaskScope) -> Option<u64> {
-        let store = self.store.as_ref()?;
-        let key = match scope {
-            TaskScope::All => GLOBAL_GENERATION.to_owned(),
-            TaskScope::Owner(owner) => owner_generation(owner),
-        };
-        match store.get(&key).await {
-            Ok(None) => Some(0),
-            Ok(Some(bytes)) => std::str::from_utf8(&bytes).ok().and_then(|s| s.parse().ok()).or(Some(0)),
-            Err(err) => {
-                metrics::counter!("cache_errors_total", "op" => "generation").increment(1);
-                tracing::debug!(error = %err, "cache unavailable; reading through");
-                None
             }
         }
     }

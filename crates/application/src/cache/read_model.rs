@@ -14,7 +14,7 @@ use taskflow_domain::ports::TaskReadModel;
 use taskflow_domain::query::{TaskPage, TaskQuery, TaskStats, TaskView};
 use taskflow_domain::{RepoError, TaskId};
 
-use super::{ReadCache, codec};
+use super::{ReadCache, codec, generation_key};
 
 type Flight = Shared<oneshot::Receiver<Arc<Vec<u8>>>>;
 
@@ -60,24 +60,37 @@ impl CachedTaskReadModel {
         Self { inner, cache, flights: Mutex::new(HashMap::new()) }
     }
 
-    /// The bytes under `key`: from the cache, from a load already running for the same key in this instance,
-    /// or from `load` (then stored). `None` from the cache layer means "read through".
-    async fn cached<F>(&self, kind: &'static str, key: String, load: F) -> Result<Vec<u8>, RepoError>
+    /// The bytes of a read within `scope` whose key is `{prefix}{generation}{suffix}`: from the cache (generation
+    /// and value in one round trip), from a load already running for the same key in this instance, or from
+    /// `load` (then stored). When the cache cannot be used, `load` answers.
+    async fn cached<F>(
+        &self,
+        kind: &'static str,
+        scope: TaskScope,
+        prefix: String,
+        suffix: &str,
+        load: F,
+    ) -> Result<Vec<u8>, RepoError>
     where
         F: Future<Output = Result<Vec<u8>, RepoError>> + Send,
     {
         let Some(store) = &self.cache.store else { return load.await };
-        match store.get(&key).await {
-            Ok(Some(bytes)) => {
+        let generation = match store.get_generational(&generation_key(scope), &prefix, suffix).await {
+            Ok((_, Some(bytes))) => {
                 metrics::counter!("cache_hits_total", "kind" => kind).increment(1);
                 return Ok(bytes);
             }
-            Ok(None) => metrics::counter!("cache_misses_total", "kind" => kind).increment(1),
-            Err(_) => {
+            Ok((generation, None)) => {
+                metrics::counter!("cache_misses_total", "kind" => kind).increment(1);
+                generation
+            }
+            Err(err) => {
                 metrics::counter!("cache_errors_total", "op" => "get").increment(1);
+                tracing::debug!(error = %err, "cache unavailable; reading through");
                 return load.await;
             }
-        }
+        };
+        let key = format!("{prefix}{generation}{suffix}");
         let (flight, sender) = {
             let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
             match flights.get(&key) {
@@ -113,11 +126,10 @@ impl CachedTaskReadModel {
 #[async_trait]
 impl TaskReadModel for CachedTaskReadModel {
     async fn get(&self, id: TaskId, scope: TaskScope) -> Result<Option<TaskView>, RepoError> {
-        let Some(generation) = self.cache.generation(scope).await else { return self.inner.get(id, scope).await };
-        let key = format!("task:{id}:{}:g{generation}", scope_key(scope));
+        let prefix = format!("task:{id}:{}:g", scope_key(scope));
         // Absence is cached too (as an empty value): a miss storm on unknown ids must not reach the database.
         let load = async { Ok(self.inner.get(id, scope).await?.map(|v| codec::encode_view(&v)).unwrap_or_default()) };
-        let bytes = self.cached("task", key, load).await?;
+        let bytes = self.cached("task", scope, prefix, "", load).await?;
         if bytes.is_empty() {
             return Ok(None);
         }
@@ -129,12 +141,13 @@ impl TaskReadModel for CachedTaskReadModel {
 
     async fn list(&self, query: &TaskQuery) -> Result<TaskPage, RepoError> {
         let scope = query.filter.scope;
-        let Some(generation) = self.cache.generation(scope).await else { return self.inner.list(query).await };
         // `now` matters only to the overdue filter; leaving it out otherwise lets every request share the key.
         let now = query.filter.overdue.map(|_| second(query.now));
         let shape = format!("{:?}|{:?}|{:?}|{:?}|{now:?}", query.filter, query.sort, query.order, query.paging);
-        let key = format!("list:{}:g{generation}:{}", scope_key(scope), digest(&shape));
-        let bytes = self.cached("list", key, async { Ok(codec::encode_page(&self.inner.list(query).await?)) }).await?;
+        let prefix = format!("list:{}:g", scope_key(scope));
+        let suffix = format!(":{}", digest(&shape));
+        let load = async { Ok(codec::encode_page(&self.inner.list(query).await?)) };
+        let bytes = self.cached("list", scope, prefix, &suffix, load).await?;
         match codec::decode_page(&bytes) {
             Some(page) => Ok(page),
             None => self.inner.list(query).await,
@@ -142,11 +155,11 @@ impl TaskReadModel for CachedTaskReadModel {
     }
 
     async fn stats(&self, scope: TaskScope, now: DateTime<Utc>) -> Result<TaskStats, RepoError> {
-        let Some(generation) = self.cache.generation(scope).await else { return self.inner.stats(scope, now).await };
         let now = second(now);
-        let key = format!("stats:{}:g{generation}:{}", scope_key(scope), now.timestamp());
-        let bytes =
-            self.cached("stats", key, async { Ok(codec::encode_stats(&self.inner.stats(scope, now).await?)) }).await?;
+        let prefix = format!("stats:{}:g", scope_key(scope));
+        let suffix = format!(":{}", now.timestamp());
+        let load = async { Ok(codec::encode_stats(&self.inner.stats(scope, now).await?)) };
+        let bytes = self.cached("stats", scope, prefix, &suffix, load).await?;
         match codec::decode_stats(&bytes) {
             Some(stats) => Ok(stats),
             None => self.inner.stats(scope, now).await,

@@ -50,7 +50,7 @@ impl CacheStore for Down {
     async fn set(&self, _: &str, _: &[u8], _: Duration) -> Result<(), RepoError> {
         Err(RepoError::unavailable(std::io::Error::other("down")))
     }
-    async fn incr(&self, _: &str) -> Result<u64, RepoError> {
+    async fn incr(&self, _: &str, _: Duration) -> Result<u64, RepoError> {
         Err(RepoError::unavailable(std::io::Error::other("down")))
     }
 }
