@@ -33,7 +33,7 @@ TOKEN=$(curl -sf -X POST localhost:3101/auth/login -H 'Content-Type: application
 ID=$(curl -sf 'localhost:3101/tasks?limit=1' -H "Authorization: Bearer $TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')
 
 run() { # port path -> "requests/s avg-latency"
-  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$1$2" \
+  wrk -t"$(( CONNS < 2 ? 1 : 2 ))" -c"$CONNS" -d"${SECS}s" --latency -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$1$2" \
     | awk '/Requests\/sec/ {rps=$2} /^    Latency/ {lat=$2} END {print rps, lat}'
 }
 
@@ -46,4 +46,16 @@ for path in "/tasks/$ID" "/tasks?limit=20" "/tasks?status=PENDING&sort=priority&
   label=$(echo "$path" | sed "s/$ID/{id}/")
   printf '%-28s %12s %12s %12s %12s %8s\n' "$label" "$off_rps" "$off_lat" "$on_rps" "$on_lat" "x$ratio"
 done
+# What a hit costs inside the server: the mean time of the one-round-trip generation+value read, from /metrics.
+curl -s localhost:3102/metrics | python3 -c '
+import re, sys
+text = sys.stdin.read()
+def value(name):
+    m = re.search(name + r"\{[^}]*op=\"cache_get_generational\"[^}]*\} ([0-9.e+-]+)", text)
+    return float(m.group(1)) if m else 0.0
+n, total = value("redis_command_duration_seconds_count"), value("redis_command_duration_seconds_sum")
+hits = sum(float(v) for v in re.findall(r"cache_hits_total\{[^}]*\} ([0-9.e+-]+)", text))
+misses = sum(float(v) for v in re.findall(r"cache_misses_total\{[^}]*\} ([0-9.e+-]+)", text))
+print(f"cache reads: {n:.0f}, hits {hits:.0f}, misses {misses:.0f}; mean Redis time per cached read {1000 * total / max(n, 1):.3f} ms")
+'
 redis-cli --scan --pattern 'bench:*' | xargs -r redis-cli del >/dev/null
