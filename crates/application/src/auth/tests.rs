@@ -134,3 +134,53 @@ async fn register_reports_storage_down_as_unavailable() {
     let w = with_deps(base.store.clone(), base.clock.clone(), deps);
     assert_matches!(w.auth.register(registration("ann@example.com")).await, Err(AppError::Unavailable(_)));
 }
+
+/// Counts verifications, real and dummy.
+struct CountingHasher {
+    inner: Arc<dyn taskflow_domain::ports::PasswordHasher>,
+    verifications: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl taskflow_domain::ports::PasswordHasher for CountingHasher {
+    async fn hash(
+        &self,
+        password: &taskflow_domain::user::Password,
+    ) -> Result<taskflow_domain::user::PasswordHash, taskflow_domain::RepoError> {
+        self.inner.hash(password).await
+    }
+    async fn verify(
+        &self,
+        password: &taskflow_domain::user::Password,
+        hash: &taskflow_domain::user::PasswordHash,
+    ) -> Result<bool, taskflow_domain::RepoError> {
+        self.verifications.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.verify(password, hash).await
+    }
+    async fn verify_dummy(&self, password: &taskflow_domain::user::Password) {
+        self.verifications.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.verify_dummy(password).await;
+    }
+}
+
+#[tokio::test]
+async fn every_login_attempt_costs_exactly_one_password_verification() {
+    // Arrange
+    let base = world();
+    let hasher = Arc::new(CountingHasher { inner: base.deps.hasher.clone(), verifications: Default::default() });
+    let deps = crate::Deps { hasher: hasher.clone(), ..base.deps.clone() };
+    let w = with_deps(base.store.clone(), base.clock.clone(), deps);
+    w.user("ann@example.com").await;
+    // Act + Assert: known email with a wrong password, unknown email, malformed email, right password
+    for (email, password, why) in [
+        ("ann@example.com", "wrong horse!", "wrong password"),
+        ("nobody@example.com", "correct horse", "unknown email"),
+        ("not an email", "correct horse", "malformed email"),
+        ("ann@example.com", "correct horse", "right password"),
+    ] {
+        let before = hasher.verifications.load(std::sync::atomic::Ordering::SeqCst);
+        let _ = w.auth.login(email, password).await;
+        let spent = hasher.verifications.load(std::sync::atomic::Ordering::SeqCst) - before;
+        assert_eq!(spent, 1, "{why}: the same work, so timing does not tell which emails exist");
+    }
+}
