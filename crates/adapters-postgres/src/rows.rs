@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{DbBackend, FromQueryResult, QueryResult, Statement, Value};
+use serde::{Deserialize, Serialize};
 use taskflow_domain::query::{OwnerSummary, TaskView};
 use taskflow_domain::task::{Task, TaskDescription, TaskPriority, TaskStatus, TaskTitle, Version};
 use taskflow_domain::user::{EmailAddress, PasswordHash, Role, User, UserName};
@@ -22,8 +23,10 @@ pub(crate) fn stmt(sql: impl Into<String>, values: impl IntoIterator<Item = Valu
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
 
-/// One `tasks` row.
-#[derive(Debug, FromQueryResult)]
+/// One `tasks` row; also the task snapshot stored with each outbox event (serialised in camelCase, like the API's
+/// `Task`).
+#[derive(Debug, FromQueryResult, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct TaskRow {
     id: Uuid,
     title: String,
@@ -36,6 +39,24 @@ pub(crate) struct TaskRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: i64,
+}
+
+impl From<&Task> for TaskRow {
+    fn from(t: &Task) -> Self {
+        Self {
+            id: t.id().as_uuid(),
+            title: t.title().as_ref().to_owned(),
+            description: t.description().map(|d| d.as_ref().to_owned()),
+            status: t.status().as_str().to_owned(),
+            priority: t.priority().as_str().to_owned(),
+            due_date: t.due_date(),
+            completed_at: t.completed_at(),
+            user_id: t.owner().as_uuid(),
+            created_at: t.created_at(),
+            updated_at: t.updated_at(),
+            version: t.version().get(),
+        }
+    }
 }
 
 impl TryFrom<TaskRow> for Task {
