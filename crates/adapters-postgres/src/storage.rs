@@ -133,3 +133,24 @@ impl HealthProbe for PgStorage {
         ComponentHealth { up, kind: "postgres", latency: started.elapsed() }
     }
 }
+
+impl PgStorage {
+    /// Runs a page query and its count in one read-only, repeatable-read transaction: one pooled connection and
+    /// one snapshot, so the total always matches the items.
+    pub(crate) async fn read_page_and_count(
+        &self,
+        page: sea_orm::Statement,
+        count: sea_orm::Statement,
+    ) -> Result<(Vec<sea_orm::QueryResult>, Option<sea_orm::QueryResult>), RepoError> {
+        use sea_orm::{AccessMode, ConnectionTrait as _, IsolationLevel, TransactionTrait as _};
+        let txn = self
+            .db
+            .begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
+            .await
+            .map_err(crate::error::map_db_err)?;
+        let rows = txn.query_all_raw(page).await.map_err(crate::error::map_db_err)?;
+        let total = txn.query_one_raw(count).await.map_err(crate::error::map_db_err)?;
+        txn.commit().await.map_err(crate::error::map_db_err)?;
+        Ok((rows, total))
+    }
+}

@@ -81,11 +81,12 @@ impl TaskRepository for PgTransaction {
         scope: TaskScope,
         now: DateTime<Utc>,
     ) -> Result<BulkOutcome, RepoError> {
-        // One statement: lock the visible ids, complete the unfinished ones, and return every visible id with the
+        // One statement: lock the visible ids (in id order, so concurrent batches cannot deadlock), complete the unfinished ones, and return every visible id with the
         // changed task's columns (NULL where nothing changed).
         let (clause, owner) = scope_clause(scope, 3);
         let sql = format!(
-            "WITH visible AS (SELECT t.id, t.status FROM tasks t WHERE t.id = ANY($1){clause} FOR UPDATE), \
+            "WITH visible AS (SELECT t.id, t.status FROM tasks t WHERE t.id = ANY($1){clause} \
+                               ORDER BY t.id FOR UPDATE), \
              changed AS (UPDATE tasks t SET status = 'COMPLETED', completed_at = $2, updated_at = $2, \
                          version = t.version + 1 \
                          FROM visible v WHERE t.id = v.id AND v.status <> 'COMPLETED' RETURNING {TASK_COLUMNS}) \
@@ -106,7 +107,12 @@ impl TaskRepository for PgTransaction {
 
     async fn delete_many(&self, ids: &[TaskId], scope: TaskScope) -> Result<BulkOutcome, RepoError> {
         let (clause, owner) = scope_clause(scope, 2);
-        let sql = format!("DELETE FROM tasks t WHERE t.id = ANY($1){clause} RETURNING {TASK_COLUMNS}");
+        // Rows are locked in id order, like complete_many, so two batches over the same tasks cannot deadlock.
+        let sql = format!(
+            "DELETE FROM tasks t WHERE t.id IN \
+               (SELECT t.id FROM tasks t WHERE t.id = ANY($1){clause} ORDER BY t.id FOR UPDATE) \
+             RETURNING {TASK_COLUMNS}"
+        );
         let values = std::iter::once(uuids(ids)).chain(owner);
         let rows = self.txn.query_all_raw(stmt(sql, values)).await.map_err(map_db_err)?;
         let changed = rows.iter().map(task_from).collect::<Result<Vec<_>, _>>()?;

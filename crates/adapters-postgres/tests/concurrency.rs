@@ -116,3 +116,35 @@ async fn a_unit_of_work_dropped_midway_leaves_no_task_and_no_event_and_frees_its
     assert_eq!(s.get(task.id(), TaskScope::All).await.expect("get"), None, "no task");
     assert!(s.pending(10).await.expect("pending").is_empty(), "no outbox row");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batches_over_the_same_tasks_in_opposite_orders_never_deadlock() {
+    // Arrange: 60 tasks, and batches naming them forwards and backwards (the review's deadlock recipe)
+    let s =
+        fresh_storage_with(|url| taskflow_adapters_postgres::PgSettings { max_connections: 12, ..test_settings(url) })
+            .await;
+    let users = stored_users(&s, 1).await;
+    let tasks: Vec<_> = (0..60).map(|i| TaskSpec::new(users[0].id(), at(i)).build()).collect();
+    store_tasks(&s, &tasks).await;
+    let forwards: Vec<_> = tasks.iter().map(|t| t.id()).collect();
+    let backwards: Vec<_> = forwards.iter().rev().copied().collect();
+
+    // Act: eight concurrent units of work, alternating order and action
+    let racers = (0..8).map(|i| {
+        let s = s.clone();
+        let ids = if i % 2 == 0 { forwards.clone() } else { backwards.clone() };
+        tokio::spawn(async move {
+            let tx = s.begin().await?;
+            if i < 6 {
+                tx.tasks().complete_many(&ids, TaskScope::All, at(100)).await?;
+            } else {
+                tx.tasks().delete_many(&ids, TaskScope::All).await?;
+            }
+            tx.commit().await
+        })
+    });
+    let results: Vec<Result<(), RepoError>> = join_all(racers).await.into_iter().map(|r| r.expect("join")).collect();
+
+    // Assert
+    assert!(results.iter().all(Result::is_ok), "no deadlock or serialization failure: {results:?}");
+}

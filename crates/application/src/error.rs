@@ -69,10 +69,11 @@ impl From<RepoError> for AppError {
     fn from(err: RepoError) -> Self {
         match err {
             RepoError::Unavailable(_) => Self::Unavailable(err),
-            RepoError::Duplicate { .. }
-            | RepoError::Conflict
-            | RepoError::MissingReference
-            | RepoError::Unexpected(_) => Self::Unexpected(err),
+            // A lost race (deadlock, serialization failure) the use case did not resolve: the client may retry.
+            RepoError::Conflict => Self::Conflict("the resource was changed concurrently; retry the request"),
+            RepoError::Duplicate { .. } | RepoError::MissingReference | RepoError::Unexpected(_) => {
+                Self::Unexpected(err)
+            }
         }
     }
 }

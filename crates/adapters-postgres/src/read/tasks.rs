@@ -43,11 +43,9 @@ impl PgStorage {
         let condition = where_clause(&q.filter, q.now, &mut sql);
         let count_stmt = sql.into_statement(format!("SELECT count(*) AS total FROM tasks t WHERE {condition}"));
 
-        // Two statements on two pooled connections, at once; a page past the end still gets the real total.
-        let (rows, total) =
-            tokio::try_join!(async { self.db.query_all_raw(page_stmt).await.map_err(map_db_err) }, async {
-                self.db.query_one_raw(count_stmt).await.map_err(map_db_err)
-            },)?;
+        // Two statements on one connection and one snapshot (a page past the end still gets the real total): a
+        // listing never holds two pooled connections, and its items and total always agree.
+        let (rows, total) = self.read_page_and_count(page_stmt, count_stmt).await?;
         let total = match total {
             Some(row) => count(row.try_get::<i64>("", "total").map_err(map_db_err)?)?,
             None => 0,

@@ -31,10 +31,7 @@ impl UserReadModel for PgStorage {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2");
         let page_stmt = stmt(sql, [i64::from(page.limit).into(), offset.into()]);
         let count_stmt = stmt("SELECT count(*) AS total FROM users", []);
-        let (rows, total) =
-            tokio::try_join!(async { self.db.query_all_raw(page_stmt).await.map_err(map_db_err) }, async {
-                self.db.query_one_raw(count_stmt).await.map_err(map_db_err)
-            },)?;
+        let (rows, total) = self.read_page_and_count(page_stmt, count_stmt).await?;
         let total: i64 = match total {
             Some(row) => row.try_get("", "total").map_err(map_db_err)?,
             None => 0,

@@ -1,13 +1,17 @@
 //! Batch operations: complete or delete many tasks in one unit of work.
 
+use taskflow_domain::RepoError;
 use taskflow_domain::TaskId;
 use taskflow_domain::events::TaskEventKind;
 use taskflow_domain::policy::Actor;
-use taskflow_domain::query::BatchAction;
+use taskflow_domain::query::{BatchAction, BulkOutcome};
 use taskflow_domain::task::Task;
 
 use super::TaskService;
 use crate::error::AppError;
+
+/// How often a batch runs before a lost race is reported.
+const BATCH_ATTEMPTS: u32 = 3;
 
 /// The most ids one batch may name.
 pub const MAX_BATCH: usize = 1000;
@@ -55,6 +59,22 @@ impl TaskService {
     /// [`AppError::Unavailable`] when storage is down; nothing is changed then.
     #[tracing::instrument(name = "tasks.batch", skip_all, fields(user_id = %actor.user_id, count = cmd.ids.len()))]
     pub async fn batch(&self, actor: Actor, cmd: BatchCommand) -> Result<BatchResult, AppError> {
+        // A unit of work that lost a race to another one (a deadlock or serialization failure) changed nothing
+        // and is simply run again; only repeated losses reach the client, as 409.
+        let mut attempt = 1;
+        let outcome = loop {
+            match self.batch_once(actor, &cmd).await {
+                Err(RepoError::Conflict) if attempt < BATCH_ATTEMPTS => attempt += 1,
+                other => break other?,
+            }
+        };
+        let found: std::collections::HashSet<_> = outcome.found.into_iter().collect();
+        let (succeeded, not_found) = cmd.ids.iter().partition(|id| found.contains(id));
+        Ok(BatchResult { action: cmd.action, requested: cmd.ids.len(), succeeded, not_found })
+    }
+
+    /// One attempt: the bulk write, its events and the commit, in one unit of work.
+    async fn batch_once(&self, actor: Actor, cmd: &BatchCommand) -> Result<BulkOutcome, RepoError> {
         let scope = actor.task_scope();
         let tx = self.deps.uow.begin().await?;
         let (outcome, kinds): (_, &[TaskEventKind]) = match cmd.action {
@@ -69,9 +89,6 @@ impl TaskService {
         tx.outbox().append(&events).await?;
         tx.commit().await?;
         self.deps.read_cache.invalidate(outcome.changed.iter().map(Task::owner)).await;
-
-        let found: std::collections::HashSet<_> = outcome.found.into_iter().collect();
-        let (succeeded, not_found) = cmd.ids.iter().partition(|id| found.contains(id));
-        Ok(BatchResult { action: cmd.action, requested: cmd.ids.len(), succeeded, not_found })
+        Ok(outcome)
     }
 }
