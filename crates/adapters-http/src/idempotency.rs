@@ -2,16 +2,20 @@
 //! the first response replayed (`Idempotent-Replayed: true`); the same key with another body is 422; a retry
 //! while the first is still running is 409. Failed (5xx) first attempts release the key so a retry runs again.
 
+use std::sync::Arc;
+
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use taskflow_application::domain::UserId;
 use taskflow_application::domain::auth::{IdempotencyKey, StoredResponse};
 use taskflow_application::domain::policy::Actor;
 use taskflow_application::idempotency::{Claim, IdempotencyService};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, PROBLEM_JSON};
+use crate::request_id::current_request_id;
 use crate::{AppState, BODY_LIMIT};
 
 /// Headers kept with a stored response.
@@ -45,9 +49,13 @@ async fn run(state: &AppState, req: Request, next: Next) -> Result<Response, Res
         return Ok(replay(stored));
     }
 
+    // If this request is dropped before it answers (client gone, timeout), the key is released in the background;
+    // if even that fails, the claim's short lease frees it.
+    let mut guard = ReleaseOnDrop { service: state.idempotency.clone(), owner: actor.user_id, key: Some(key.clone()) };
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     let (parts, body) = response.into_parts();
     let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
+    guard.key = None;
     if parts.status.is_server_error() {
         if let Err(err) = state.idempotency.release(actor.user_id, &key).await {
             tracing::warn!(error = %err, "could not release an idempotency key");
@@ -70,12 +78,34 @@ async fn run(state: &AppState, req: Request, next: Next) -> Result<Response, Res
     Ok(Response::from_parts(parts, Body::from(body)))
 }
 
+/// Releases a claimed key when the request that claimed it is dropped before answering.
+struct ReleaseOnDrop {
+    service: Arc<IdempotencyService>,
+    owner: UserId,
+    key: Option<IdempotencyKey>,
+}
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        if let (Some(key), Ok(runtime)) = (self.key.take(), tokio::runtime::Handle::try_current()) {
+            let (service, owner) = (self.service.clone(), self.owner);
+            runtime.spawn(async move {
+                if let Err(err) = service.release(owner, &key).await {
+                    tracing::warn!(error = %err, "could not release the key of an abandoned request");
+                }
+            });
+        }
+    }
+}
+
 async fn begin(state: &AppState, actor: Actor, key: &IdempotencyKey, fingerprint: &str) -> ApiResult<Claim> {
     Ok(state.idempotency.begin(actor.user_id, key, fingerprint).await?)
 }
 
 fn replay(stored: StoredResponse) -> Response {
-    let mut response = Response::new(Body::from(stored.body));
+    let is_problem = stored.headers.iter().any(|(n, v)| n == "content-type" && v.starts_with(PROBLEM_JSON));
+    let body = if is_problem { with_current_request_id(stored.body) } else { stored.body };
+    let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let headers = response.headers_mut();
     for (name, value) in stored.headers {
@@ -85,4 +115,15 @@ fn replay(stored: StoredResponse) -> Response {
     }
     headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     response
+}
+
+/// A replayed problem names this request, not the first one (`requestId` always equals `X-Request-Id`).
+fn with_current_request_id(body: Vec<u8>) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(mut problem) if problem.is_object() => {
+            problem["requestId"] = serde_json::Value::String(current_request_id());
+            serde_json::to_vec(&problem).unwrap_or(body)
+        }
+        _ => body,
+    }
 }

@@ -10,8 +10,12 @@ use taskflow_domain::ports::IdempotencyStore;
 
 use crate::error::AppError;
 
-/// How long a key is remembered.
+/// How long a finished request's response is kept for replay.
 pub const KEY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How long a claim holds while its request runs: longer than the 30 s request timeout, short enough that a
+/// request that died without releasing its key (a dropped connection, a crash) blocks retries only briefly.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(60);
 
 /// What to do with a request that carries a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,14 +29,13 @@ pub enum Claim {
 /// Claims, completes and releases idempotency keys.
 pub struct IdempotencyService {
     store: Arc<dyn IdempotencyStore>,
-    ttl: Duration,
 }
 
 impl IdempotencyService {
-    /// A service keeping keys for [`KEY_TTL`].
+    /// A service that claims keys for [`CLAIM_LEASE`] and keeps responses for [`KEY_TTL`].
     #[must_use]
     pub fn new(store: Arc<dyn IdempotencyStore>) -> Self {
-        Self { store, ttl: KEY_TTL }
+        Self { store }
     }
 
     /// The fingerprint of a request: a hash of its method, path and body, so a key reused for a different
@@ -52,7 +55,7 @@ impl IdempotencyService {
     /// [`AppError::IdempotencyMismatch`] for a key used with another request; [`AppError::IdempotencyInProgress`]
     /// while the first request runs; [`AppError::Unavailable`] when the store is down.
     pub async fn begin(&self, owner: UserId, key: &IdempotencyKey, fingerprint: &str) -> Result<Claim, AppError> {
-        match self.store.begin(owner, key, fingerprint, self.ttl).await? {
+        match self.store.begin(owner, key, fingerprint, CLAIM_LEASE).await? {
             IdempotencyBegin::Started => Ok(Claim::Proceed),
             IdempotencyBegin::Completed(response) => Ok(Claim::Replay(response)),
             IdempotencyBegin::InProgress => Err(AppError::IdempotencyInProgress),
@@ -70,7 +73,7 @@ impl IdempotencyService {
         key: &IdempotencyKey,
         response: &StoredResponse,
     ) -> Result<(), AppError> {
-        Ok(self.store.complete(owner, key, response, self.ttl).await?)
+        Ok(self.store.complete(owner, key, response, KEY_TTL).await?)
     }
 
     /// Frees `key` after a failed request, so that a retry runs it.

@@ -107,6 +107,27 @@ pub async fn concurrent_begins_have_one_winner(store: Arc<dyn IdempotencyStore>)
 
 /// The idempotency cases, for [`crate::idempotency_contract_tests`].
 #[doc(hidden)]
+/// A claim is a lease: when its request dies without completing or releasing, the key frees itself; a completed
+/// key lives for the TTL given at completion, not the lease.
+pub async fn a_claim_whose_lease_lapsed_can_be_taken_over_and_a_completed_key_outlives_it(
+    store: Arc<dyn IdempotencyStore>,
+) {
+    // Arrange
+    let (owner, key) = (user_id(), idempotency_key());
+    let lease = Duration::from_millis(300);
+    assert_eq!(store.begin(owner, &key, "fp", lease).await.expect("begin"), IdempotencyBegin::Started);
+    // Act: the first request dies; the retry comes after the lease
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let retry = store.begin(owner, &key, "fp", lease).await.expect("begin");
+    let stored = response(201, r#"{"id":"1"}"#);
+    store.complete(owner, &key, &stored, Duration::from_secs(60)).await.expect("complete");
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let later = store.begin(owner, &key, "fp", lease).await.expect("begin");
+    // Assert
+    assert_eq!(retry, IdempotencyBegin::Started, "the lapsed claim was taken over");
+    assert_eq!(later, IdempotencyBegin::Completed(stored), "the response outlives the claim's lease");
+}
+
 #[macro_export]
 macro_rules! __idempotency_cases {
     ($factory:path) => {
@@ -120,6 +141,7 @@ macro_rules! __idempotency_cases {
                 a_released_key_can_be_claimed_again,
                 idempotency_keys_are_scoped_per_owner,
                 concurrent_begins_have_one_winner,
+                a_claim_whose_lease_lapsed_can_be_taken_over_and_a_completed_key_outlives_it,
             ]
         );
     };

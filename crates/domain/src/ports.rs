@@ -304,7 +304,8 @@ pub trait RateLimiter: Send + Sync {
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
     /// Claims `key` for `owner` and a request with `fingerprint`, or reports what the key already holds.
-    /// Keys live for `ttl`.
+    /// A claim is a lease of `ttl`: when it lapses without [`Self::complete`] (the request died), the key is free
+    /// again, so a client's retry is not refused for long.
     ///
     /// # Errors
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
@@ -316,7 +317,7 @@ pub trait IdempotencyStore: Send + Sync {
         ttl: Duration,
     ) -> Result<IdempotencyBegin, RepoError>;
 
-    /// Stores the response of the request that claimed `key`, for replay.
+    /// Stores the response of the request that claimed `key`, for replay during `ttl`.
     ///
     /// # Errors
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].

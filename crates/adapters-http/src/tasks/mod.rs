@@ -24,9 +24,10 @@ use crate::extract::{ApiJson, ApiQuery, CurrentUser, IdPath};
 use crate::idempotency::idempotent;
 
 pub fn routes(state: &AppState) -> Router<AppState> {
+    // Idempotency-Key applies to the two POSTs only; a GET carrying one is an ordinary GET.
     let once = || axum::middleware::from_fn_with_state(state.clone(), idempotent);
     Router::new()
-        .route("/tasks", get(list_tasks).post(create_task).layer(once()))
+        .route("/tasks", get(list_tasks).merge(post(create_task).layer(once())))
         .route("/tasks/stats", get(task_stats))
         .route("/tasks/batch", post(batch_tasks).layer(once()))
         .route("/tasks/{id}", get(get_task).patch(update_task).delete(delete_task))
