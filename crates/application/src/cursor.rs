@@ -78,7 +78,14 @@ pub fn decode(
             let rank = wire.k.as_i64().and_then(|r| i16::try_from(r).ok()).ok_or(CursorError::Malformed)?;
             SortValue::Rank(rank)
         }
-        SortField::Title => SortValue::Text(wire.k.as_str().ok_or(CursorError::Malformed)?.to_owned()),
+        SortField::Title => {
+            let title = wire.k.as_str().ok_or(CursorError::Malformed)?;
+            // No title holds a control character; a cursor that does was not made by us (and NUL cannot reach SQL).
+            if title.chars().any(char::is_control) {
+                return Err(CursorError::Malformed);
+            }
+            SortValue::Text(title.to_owned())
+        }
     };
     Ok(KeysetPosition { value, id: TaskId::from_uuid(wire.i) })
 }

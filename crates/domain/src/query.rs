@@ -13,7 +13,6 @@ use chrono::{DateTime, Utc};
 use crate::ids::{TaskId, UserId};
 use crate::policy::TaskScope;
 use crate::task::{Task, TaskPriority, TaskStatus};
-use crate::text::trimmed;
 use crate::user::{EmailAddress, UserName};
 
 /// The field a listing is sorted by.
@@ -65,35 +64,45 @@ pub enum SortOrder {
     Desc,
 }
 
-/// A case-insensitive substring to look for in titles and descriptions: 1..=200 characters after trimming, always
-/// matched as literal text (adapters must escape `%`, `_` and `\`).
+/// A case-insensitive substring to look for in titles and descriptions: 1..=200 characters, taken as given (a
+/// substring may start or end with a space), with no control characters, always matched as literal text (adapters
+/// must escape `%`, `_` and `\`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchTerm(String);
 
 /// Why a string is not a [`SearchTerm`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("search must be at most {max} characters, got {actual}")]
-pub struct SearchTermError {
-    /// The limit.
-    pub max: usize,
-    /// The length given.
-    pub actual: usize,
+pub enum SearchTermError {
+    /// Longer than [`SearchTerm::MAX_LEN`].
+    #[error("search must be at most {max} characters, got {actual}")]
+    TooLong {
+        /// The limit.
+        max: usize,
+        /// The length given.
+        actual: usize,
+    },
+    /// Holds a control character.
+    #[error("search must not contain control characters")]
+    ControlCharacter,
 }
 
 impl SearchTerm {
     /// The longest term accepted.
     pub const MAX_LEN: usize = 200;
 
-    /// Trims and validates a search term; an empty term means no search (`Ok(None)`).
+    /// Validates a search term; an empty term means no search (`Ok(None)`).
     ///
     /// # Errors
-    /// [`SearchTermError`] when it is too long.
+    /// [`SearchTermError`] when it is too long or holds a control character.
     pub fn parse(raw: &str) -> Result<Option<Self>, SearchTermError> {
-        let (t, len) = trimmed(raw);
+        let len = raw.chars().count();
         if len > Self::MAX_LEN {
-            return Err(SearchTermError { max: Self::MAX_LEN, actual: len });
+            return Err(SearchTermError::TooLong { max: Self::MAX_LEN, actual: len });
         }
-        Ok((len > 0).then(|| Self(t.to_owned())))
+        if raw.chars().any(char::is_control) {
+            return Err(SearchTermError::ControlCharacter);
+        }
+        Ok((len > 0).then(|| Self(raw.to_owned())))
     }
 
     /// Whether `haystack` contains the term, ignoring case.
@@ -387,10 +396,12 @@ mod tests {
     }
 
     #[test]
-    fn search_terms_are_trimmed_and_bounded() {
-        assert_eq!(SearchTerm::parse("   ").unwrap(), None);
+    fn search_terms_are_bounded_and_free_of_control_characters() {
+        assert_eq!(SearchTerm::parse("").unwrap(), None);
+        assert_eq!(SearchTerm::parse(" b").unwrap().unwrap().as_ref(), " b", "a substring may start with a space");
         assert!(SearchTerm::parse(&"s".repeat(200)).unwrap().is_some());
-        assert_eq!(SearchTerm::parse(&"s".repeat(201)), Err(SearchTermError { max: 200, actual: 201 }));
+        assert_eq!(SearchTerm::parse(&"s".repeat(201)), Err(SearchTermError::TooLong { max: 200, actual: 201 }));
+        assert_eq!(SearchTerm::parse("a\u{0}b"), Err(SearchTermError::ControlCharacter), "NUL never reaches SQL");
         let term = SearchTerm::parse("50%_off").unwrap().unwrap();
         assert!(term.matches("Get 50%_OFF today"));
         assert!(!term.matches("Get 50 percent off"), "% is literal text, not a pattern");

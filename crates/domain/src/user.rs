@@ -45,10 +45,12 @@ impl EmailAddress {
         if len == 0 {
             return Err(EmailAddressError::Empty);
         }
+        // Lower-casing can lengthen a string (`İ` becomes two characters): the limit applies to what is stored.
+        let lower = t.to_lowercase();
+        let len = len.max(lower.chars().count());
         if len > Self::MAX_LEN {
             return Err(EmailAddressError::TooLong { max: Self::MAX_LEN, actual: len });
         }
-        let lower = t.to_lowercase();
         let Some((local, domain)) = lower.split_once('@') else {
             return Err(EmailAddressError::Invalid);
         };
