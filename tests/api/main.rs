@@ -25,6 +25,7 @@ mod helpers;
 mod idempotency;
 mod operations;
 mod rate_limit;
+mod regressions;
 mod task_batch;
 mod task_listing;
 mod tasks;

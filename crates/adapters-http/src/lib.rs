@@ -88,14 +88,11 @@ pub struct AppState {
 
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
-    let limited = Router::new()
+    let timeout = state.settings.request_timeout;
+    Router::new()
         .merge(auth::routes(&state))
         .merge(users::routes())
         .merge(tasks::routes(&state))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit));
-    let timeout = state.settings.request_timeout;
-    Router::new()
-        .merge(limited)
         .merge(health::routes())
         .merge(openapi::routes())
         .fallback(middleware::not_found)
@@ -110,7 +107,8 @@ pub fn router(state: AppState) -> Router {
                 .layer(TraceLayer::new_for_http().on_failure(()))
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, timeout))
                 .layer(DefaultBodyLimit::max(BODY_LIMIT))
-                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate)),
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit)),
         )
         .with_state(state)
 }

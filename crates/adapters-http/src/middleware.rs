@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
-use crate::error::{ApiError, PROBLEM_JSON, problem, problem_response};
+use crate::error::{ApiError, problem, problem_response};
 
 /// Verifies a bearer token, if one is presented, and leaves the [`taskflow_application::domain::policy::Actor`]
 /// in the request extensions for the extractor, the rate limiter and idempotency. Routes that need a user
@@ -19,8 +19,9 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim);
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     if let Some(Ok(actor)) = bearer.map(|token| state.auth.authenticate(token)) {
         req.extensions_mut().insert(actor);
     }
@@ -32,9 +33,10 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
 pub async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     let status = response.status();
-    let is_problem =
-        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+    // Only bodies that are not ours (no content type, or plain text) are rewritten: a handler's own JSON, such as
+    // the readiness report with its checks on 503, is left as it is.
+    let is_bare = response.headers().get(header::CONTENT_TYPE).is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !is_bare {
         return response;
     }
     let detail = match status {

@@ -51,8 +51,19 @@ fn set_headers(headers: &mut HeaderMap, d: &RateDecision) {
     headers.insert("ratelimit-reset", HeaderValue::from(seconds_up(d.reset_after)));
 }
 
-/// Counts the request against its bucket; answers 429 with `Retry-After` when the bucket is empty.
+/// Whether the path is under a limited prefix (`/auth`, `/users`, `/tasks`), whatever the route or method.
+fn is_limited(path: &str) -> bool {
+    ["/auth", "/users", "/tasks"]
+        .iter()
+        .any(|p| path.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
+}
+
+/// Counts the request against its bucket; answers 429 with `Retry-After` when the bucket is empty. Applied to
+/// every response, 404 and 405 included, of the limited paths.
 pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !is_limited(req.uri().path()) {
+        return next.run(req).await;
+    }
     let ip = client_ip(&req, state.settings.trust_proxy).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
     let (key, per_minute) = if is_auth_endpoint(&req) {
         (format!("auth:ip:{ip}"), state.settings.rate_limit_auth_per_minute)
@@ -84,4 +95,19 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
     };
     set_headers(response.headers_mut(), &decision);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_limited;
+
+    #[test]
+    fn limited_paths_are_the_three_prefixes() {
+        for path in ["/auth/login", "/users", "/users/x", "/tasks", "/tasks/batch"] {
+            assert!(is_limited(path), "{path}");
+        }
+        for path in ["/health/ready", "/metrics", "/docs/", "/tasksx", "/openapi.json"] {
+            assert!(!is_limited(path), "{path}");
+        }
+    }
 }

@@ -49,6 +49,10 @@ async fn an_unreachable_database_gives_503_with_retry_after_and_recovery_needs_n
     assert!(took < Duration::from_secs(5), "answered within the acquire timeout, not a hang: {took:?}");
     assert_eq!(create.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["status"], "down", "the readiness report itself, not a generic problem: {ready}");
+    assert_eq!(ready["checks"]["database"]["status"], "down");
+    assert!(ready["checks"]["redis"].is_object());
 
     // Act: the database returns
     proxy.restore();

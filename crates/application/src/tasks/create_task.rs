@@ -36,7 +36,11 @@ impl TaskService {
     #[tracing::instrument(name = "tasks.create", skip_all, fields(user_id = %actor.user_id))]
     pub async fn create_task(&self, actor: Actor, input: CreateTask) -> Result<TaskView, AppError> {
         let owner_id = actor.owner_for_new_task(input.user_id)?;
-        let unknown_owner = || AppError::invalid("userId", "no such user");
+        // The caller's own account may have been deleted since their token was issued: that is a credentials
+        // problem (401), not a bad `userId` they never sent.
+        let self_owned = owner_id == actor.user_id;
+        let unknown_owner =
+            || if self_owned { AppError::Unauthenticated } else { AppError::invalid("userId", "no such user") };
         let owner = self.owner_summary(owner_id).await?.ok_or_else(unknown_owner)?;
         let task = Task::new(
             NewTask {
