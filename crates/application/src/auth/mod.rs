@@ -70,7 +70,11 @@ impl AuthService {
             issued_at: now,
             expires_at: now + self.settings.refresh_ttl,
         };
-        self.deps.refresh_tokens.insert(&record).await?;
+        match self.deps.refresh_tokens.insert(&record).await {
+            // The user was deleted between consuming the old token and storing the new one.
+            Err(taskflow_domain::RepoError::MissingReference) => return Err(AppError::Unauthenticated),
+            other => other?,
+        }
         Ok(Session {
             access_token,
             refresh_token: refresh.secret,

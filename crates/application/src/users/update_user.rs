@@ -50,12 +50,14 @@ impl UserService {
             }
             other => other?,
         }
-        tx.commit().await?;
-        // Task reads embed the owner's name and email.
-        self.deps.read_cache.invalidate([id]).await;
+        // Sessions end before the new password takes effect: if revoking fails, nothing changes and the caller
+        // retries; the reverse order could leave a stolen session alive after a password reset.
         if password_changed {
             self.deps.refresh_tokens.revoke_user(id).await?;
         }
+        tx.commit().await?;
+        // Task reads embed the owner's name and email.
+        self.deps.read_cache.invalidate([id]).await;
         Ok(user)
     }
 }
