@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use taskflow_domain::RepoError;
 use taskflow_domain::ports::{ComponentHealth, HealthProbe, Transaction, UnitOfWork};
 
@@ -117,8 +117,28 @@ impl PgStorage {
 #[async_trait]
 impl UnitOfWork for PgStorage {
     async fn begin(&self) -> Result<Box<dyn Transaction>, RepoError> {
-        let txn = self.db.begin().await.map_err(map_db_err)?;
+        let txn = begin_to_completion(&self.db, None, None).await?;
         Ok(Box::new(PgTransaction::new(txn)))
+    }
+}
+
+/// Opens a transaction on a task of its own, so that the opening always runs to its end.
+///
+/// A caller cancelled inside `BEGIN` (a client gone, a timeout, shutdown) would otherwise drop sqlx's opening after
+/// `BEGIN` was sent but before sqlx counted the transaction, and the connection would go back to the pool inside a
+/// transaction that nobody owns: the next request's `BEGIN` would run in it and its `COMMIT` would commit both.
+/// Spawned, the opening completes even when nobody waits for it any more; the transaction it yields is then dropped
+/// on that task, which queues its `ROLLBACK`, and the pool flushes that before it hands the connection out again.
+async fn begin_to_completion(
+    db: &DatabaseConnection,
+    isolation: Option<sea_orm::IsolationLevel>,
+    access: Option<sea_orm::AccessMode>,
+) -> Result<DatabaseTransaction, RepoError> {
+    let db = db.clone();
+    let opening = tokio::spawn(async move { db.begin_with_config(isolation, access).await });
+    match opening.await {
+        Ok(opened) => opened.map_err(map_db_err),
+        Err(joined) => Err(RepoError::unexpected(joined)),
     }
 }
 
@@ -142,12 +162,9 @@ impl PgStorage {
         page: sea_orm::Statement,
         count: sea_orm::Statement,
     ) -> Result<(Vec<sea_orm::QueryResult>, Option<sea_orm::QueryResult>), RepoError> {
-        use sea_orm::{AccessMode, ConnectionTrait as _, IsolationLevel, TransactionTrait as _};
-        let txn = self
-            .db
-            .begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
-            .await
-            .map_err(crate::error::map_db_err)?;
+        use sea_orm::{AccessMode, ConnectionTrait as _, IsolationLevel};
+        let txn =
+            begin_to_completion(&self.db, Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?;
         let rows = txn.query_all_raw(page).await.map_err(crate::error::map_db_err)?;
         let total = txn.query_one_raw(count).await.map_err(crate::error::map_db_err)?;
         txn.commit().await.map_err(crate::error::map_db_err)?;
