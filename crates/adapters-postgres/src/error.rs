@@ -1,5 +1,7 @@
 //! The one place where SeaORM's `DbErr` becomes the domain's [`RepoError`].
 
+use std::time::Duration;
+
 use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, sqlx};
 use taskflow_domain::RepoError;
 
@@ -12,6 +14,26 @@ const CONFLICTS: [&str; 2] = ["40001", "40P01"];
 /// SQLSTATE `query_canceled` (statement timeout), `too_many_connections`, `admin_shutdown`, `crash_shutdown`,
 /// `cannot_connect_now`: the database is overloaded or going away, retrying later may succeed.
 const UNAVAILABLE: [&str; 5] = ["57014", "53300", "57P01", "57P02", "57P03"];
+
+/// A statement that got no answer within its deadline: the server or the network stalled.
+#[derive(Debug, thiserror::Error)]
+#[error("no answer from the database within {0:?}")]
+pub struct StatementDeadline(pub Duration);
+
+/// Runs one database call with a deadline measured here, in the client, and maps its error.
+///
+/// PostgreSQL's own `statement_timeout` cannot fire when the server or the network stalls without closing the
+/// connection; this one does. The call is dropped where it stands: its connection goes back to the pool, whose
+/// release check (see `storage::release_check`) closes it if it does not answer either.
+pub(crate) async fn bounded<T>(
+    deadline: Duration,
+    call: impl Future<Output = Result<T, DbErr>>,
+) -> Result<T, RepoError> {
+    match tokio::time::timeout(deadline, call).await {
+        Ok(done) => done.map_err(map_db_err),
+        Err(_) => Err(RepoError::unavailable(StatementDeadline(deadline))),
+    }
+}
 
 /// What a database error means to the domain.
 enum Kind {

@@ -9,7 +9,7 @@ use taskflow_domain::ports::IdempotencyStore;
 use taskflow_domain::{RepoError, UserId};
 use uuid::Uuid;
 
-use crate::error::{corrupt, map_db_err};
+use crate::error::{bounded, corrupt, map_db_err};
 use crate::rows::stmt;
 use crate::storage::PgStorage;
 
@@ -73,11 +73,11 @@ impl IdempotencyStore for PgStorage {
         let (owner, key): (Uuid, &str) = (owner.as_uuid(), key.as_ref());
         for _ in 0..CLAIM_ATTEMPTS {
             let values = [owner.into(), key.into(), fingerprint.into(), millis(ttl).into()];
-            let done = self.db.execute_raw(stmt(claim, values)).await.map_err(map_db_err)?;
+            let done = bounded(self.deadline, self.db.execute_raw(stmt(claim, values))).await?;
             if done.rows_affected() == 1 {
                 return Ok(IdempotencyBegin::Started);
             }
-            let row = self.db.query_one_raw(stmt(read, [owner.into(), key.into()])).await.map_err(map_db_err)?;
+            let row = bounded(self.deadline, self.db.query_one_raw(stmt(read, [owner.into(), key.into()]))).await?;
             if let Some(row) = row {
                 return KeyRow::from_query_result(&row, "").map_err(map_db_err)?.verdict(fingerprint);
             }
@@ -105,13 +105,13 @@ impl IdempotencyStore for PgStorage {
             response.body.clone().into(),
             millis(ttl).into(),
         ];
-        self.db.execute_raw(stmt(sql, values)).await.map_err(map_db_err)?;
+        bounded(self.deadline, self.db.execute_raw(stmt(sql, values))).await?;
         Ok(())
     }
 
     async fn release(&self, owner: UserId, key: &IdempotencyKey) -> Result<(), RepoError> {
         let sql = "DELETE FROM idempotency_keys WHERE owner_id = $1 AND key = $2 AND status = 'in_progress'";
-        self.db.execute_raw(stmt(sql, [owner.as_uuid().into(), key.as_ref().into()])).await.map_err(map_db_err)?;
+        bounded(self.deadline, self.db.execute_raw(stmt(sql, [owner.as_uuid().into(), key.as_ref().into()]))).await?;
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use taskflow_domain::task::Task;
 use taskflow_domain::{EventId, RepoError};
 use uuid::Uuid;
 
-use crate::error::{corrupt, map_db_err};
+use crate::error::{bounded, corrupt, map_db_err};
 use crate::rows::{TaskRow, stmt};
 use crate::storage::PgStorage;
 
@@ -39,7 +39,7 @@ impl OutboxReader for PgStorage {
         let sql = "SELECT id, kind, payload, occurred_at FROM outbox_events WHERE dispatched_at IS NULL \
                    ORDER BY occurred_at, seq LIMIT $1";
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self.db.query_all_raw(stmt(sql, [limit.into()])).await.map_err(map_db_err)?;
+        let rows = bounded(self.deadline, self.db.query_all_raw(stmt(sql, [limit.into()]))).await?;
         rows.iter()
             .map(|row| {
                 let r = EventRow::from_query_result(row, "").map_err(map_db_err)?;
@@ -56,7 +56,7 @@ impl OutboxReader for PgStorage {
     async fn mark_dispatched(&self, ids: &[EventId]) -> Result<(), RepoError> {
         let ids: Vec<Uuid> = ids.iter().map(EventId::as_uuid).collect();
         let sql = "UPDATE outbox_events SET dispatched_at = now() WHERE id = ANY($1) AND dispatched_at IS NULL";
-        self.db.execute_raw(stmt(sql, [ids.into()])).await.map_err(map_db_err)?;
+        bounded(self.deadline, self.db.execute_raw(stmt(sql, [ids.into()]))).await?;
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use taskflow_domain::ports::RefreshTokenStore;
 use taskflow_domain::{FamilyId, RepoError, UserId};
 use uuid::Uuid;
 
-use crate::error::map_db_err;
+use crate::error::{bounded, map_db_err};
 use crate::rows::stmt;
 use crate::storage::PgStorage;
 
@@ -42,7 +42,7 @@ impl PgStorage {
     async fn classify(&self, hash: &RefreshTokenHash, now: DateTime<Utc>) -> Result<ConsumeOutcome, RepoError> {
         let sql = "SELECT t.hash, t.family_id, t.user_id, t.issued_at, t.expires_at, t.consumed_at, f.revoked_at \
                    FROM refresh_tokens t JOIN refresh_token_families f ON f.id = t.family_id WHERE t.hash = $1";
-        let Some(row) = self.db.query_one_raw(stmt(sql, [hash.as_hex().into()])).await.map_err(map_db_err)? else {
+        let Some(row) = bounded(self.deadline, self.db.query_one_raw(stmt(sql, [hash.as_hex().into()]))).await? else {
             return Ok(ConsumeOutcome::Unknown);
         };
         let t = TokenRow::from_query_result(&row, "").map_err(map_db_err)?;
@@ -52,7 +52,7 @@ impl PgStorage {
         if t.consumed_at.is_some() {
             // Reuse of a rotated token: someone else holds the family's secrets, so the whole family goes.
             let sql = "UPDATE refresh_token_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
-            self.db.execute_raw(stmt(sql, [t.family_id.into(), now.into()])).await.map_err(map_db_err)?;
+            bounded(self.deadline, self.db.execute_raw(stmt(sql, [t.family_id.into(), now.into()]))).await?;
             return Ok(ConsumeOutcome::Reused { family: FamilyId::from_uuid(t.family_id) });
         }
         if t.expires_at <= now {
@@ -78,7 +78,7 @@ impl RefreshTokenStore for PgStorage {
             record.issued_at.into(),
             record.expires_at.into(),
         ];
-        self.db.execute_raw(stmt(sql, values)).await.map_err(map_db_err)?;
+        bounded(self.deadline, self.db.execute_raw(stmt(sql, values))).await?;
         Ok(())
     }
 
@@ -89,7 +89,7 @@ impl RefreshTokenStore for PgStorage {
                    WHERE t.hash = $1 AND f.id = t.family_id AND t.consumed_at IS NULL AND f.revoked_at IS NULL \
                      AND t.expires_at > $2 \
                    RETURNING t.hash, t.family_id, t.user_id, t.issued_at, t.expires_at, t.consumed_at, f.revoked_at";
-        let row = self.db.query_one_raw(stmt(sql, [hash.as_hex().into(), now.into()])).await.map_err(map_db_err)?;
+        let row = bounded(self.deadline, self.db.query_one_raw(stmt(sql, [hash.as_hex().into(), now.into()]))).await?;
         match row {
             Some(row) => {
                 Ok(ConsumeOutcome::Consumed(TokenRow::from_query_result(&row, "").map_err(map_db_err)?.record()))
@@ -101,13 +101,13 @@ impl RefreshTokenStore for PgStorage {
     async fn revoke_family_of(&self, hash: &RefreshTokenHash) -> Result<bool, RepoError> {
         let sql = "UPDATE refresh_token_families f SET revoked_at = coalesce(f.revoked_at, now()) \
                    FROM refresh_tokens t WHERE t.hash = $1 AND f.id = t.family_id";
-        let done = self.db.execute_raw(stmt(sql, [hash.as_hex().into()])).await.map_err(map_db_err)?;
+        let done = bounded(self.deadline, self.db.execute_raw(stmt(sql, [hash.as_hex().into()]))).await?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn revoke_user(&self, user: UserId) -> Result<(), RepoError> {
         let sql = "UPDATE refresh_token_families SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL";
-        self.db.execute_raw(stmt(sql, [user.as_uuid().into()])).await.map_err(map_db_err)?;
+        bounded(self.deadline, self.db.execute_raw(stmt(sql, [user.as_uuid().into()]))).await?;
         Ok(())
     }
 }

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use sea_orm::sqlx::postgres::PgSslMode;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use taskflow_domain::RepoError;
 use taskflow_domain::ports::{ComponentHealth, HealthProbe, Transaction, UnitOfWork};
 
-use crate::error::map_db_err;
+use crate::error::{bounded, map_db_err};
 use crate::tx::PgTransaction;
 
 /// Connection-pool settings.
@@ -50,6 +51,7 @@ impl PgSettings {
 /// # Errors
 /// [`RepoError::Unavailable`] when the server cannot be reached.
 pub async fn connect_pool(settings: &PgSettings) -> Result<DatabaseConnection, RepoError> {
+    let explicit_ssl_mode = settings.url.contains("sslmode=");
     let mut opts = ConnectOptions::new(settings.url.clone());
     opts.max_connections(settings.max_connections)
         .min_connections(settings.min_connections)
@@ -59,16 +61,52 @@ pub async fn connect_pool(settings: &PgSettings) -> Result<DatabaseConnection, R
         .statement_timeout(settings.statement_timeout)
         // Statements are traced by SeaORM's own spans; sqlx would log each one at INFO.
         .sqlx_logging(false)
-        .set_application_name("taskflow");
+        .set_application_name("taskflow")
+        .map_sqlx_postgres_opts(move |pg| {
+            if explicit_ssl_mode || !is_loopback(pg.get_host()) { pg } else { pg.ssl_mode(PgSslMode::Disable) }
+        })
+        .map_sqlx_postgres_pool_opts(|pool| pool.after_release(|conn, _| Box::pin(release_check(conn))));
     Database::connect(opts).await.map_err(map_db_err)
 }
+
+/// Whether `host` is this machine: there TLS protects nothing and costs CPU on every round trip, and a TLS
+/// connection to a silent server cannot be closed promptly (its goodbye waits for the peer). Other hosts keep the
+/// driver's default (`prefer`), and `sslmode` in `DATABASE_URL` always wins.
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.starts_with('/') || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// How long a connection given back to the pool may take to answer before it is closed instead of kept.
+const RELEASE_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Keeps a released connection only if it answers within [`RELEASE_CHECK_TIMEOUT`].
+///
+/// The pool's own check on release waits without a limit, so a connection whose statement was abandoned on a
+/// stalled server or network (see [`crate::error::bounded`]) would hold its pool slot until the kernel gives up
+/// on the socket, minutes later. This one answers within a second; a connection that does not is closed, and the
+/// pool opens a fresh one when it is needed.
+async fn release_check(conn: &mut sea_orm::sqlx::PgConnection) -> Result<bool, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Connection as _;
+    match tokio::time::timeout(RELEASE_CHECK_TIMEOUT, conn.ping()).await {
+        Ok(Ok(())) => Ok(true),
+        Ok(Err(error)) => Err(error),
+        // An error makes the pool close the socket without the goodbye a silent server would never read.
+        Err(_) => {
+            Err(sea_orm::sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer on release")))
+        }
+    }
+}
+
+/// The margin between the server's `statement_timeout` and the client's own deadline for a statement: the server's
+/// cancellation answers first when it can, the client's when the server or the network is silent.
+const CLIENT_DEADLINE_MARGIN: Duration = Duration::from_millis(250);
 
 /// Connects and returns the storage handle.
 ///
 /// # Errors
 /// [`RepoError::Unavailable`] when the server cannot be reached.
 pub async fn connect(settings: &PgSettings) -> Result<PgStorage, RepoError> {
-    Ok(PgStorage::new(connect_pool(settings).await?))
+    Ok(PgStorage::new(connect_pool(settings).await?).with_statement_timeout(settings.statement_timeout))
 }
 
 /// PostgreSQL storage: a cheap-to-clone handle on one pool.
@@ -78,6 +116,8 @@ pub async fn connect(settings: &PgSettings) -> Result<PgStorage, RepoError> {
 #[derive(Debug, Clone)]
 pub struct PgStorage {
     pub(crate) db: DatabaseConnection,
+    /// How long any one statement may take, measured in the client (see [`crate::error::bounded`]).
+    pub(crate) deadline: Duration,
     /// Something that must live as long as any clone of the storage (a test database's drop guard).
     lease: Option<Lease>,
 }
@@ -96,7 +136,15 @@ impl PgStorage {
     /// Wraps an open pool (for example one with a metric callback installed).
     #[must_use]
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db, lease: None }
+        Self { db, deadline: PgSettings::new("").statement_timeout + CLIENT_DEADLINE_MARGIN, lease: None }
+    }
+
+    /// Bounds every statement, in the client too, by `timeout` (plus a small margin that lets the server's own
+    /// `statement_timeout`, which should be the same, answer first when the server can).
+    #[must_use]
+    pub fn with_statement_timeout(mut self, timeout: Duration) -> Self {
+        self.deadline = timeout + CLIENT_DEADLINE_MARGIN;
+        self
     }
 
     /// Keeps `value` alive until the last clone of this storage is dropped (for example the guard that drops a
@@ -117,8 +165,8 @@ impl PgStorage {
 #[async_trait]
 impl UnitOfWork for PgStorage {
     async fn begin(&self) -> Result<Box<dyn Transaction>, RepoError> {
-        let txn = begin_to_completion(&self.db, None, None).await?;
-        Ok(Box::new(PgTransaction::new(txn)))
+        let txn = begin_to_completion(&self.db, self.deadline, None, None).await?;
+        Ok(Box::new(PgTransaction::new(txn, self.deadline)))
     }
 }
 
@@ -131,14 +179,16 @@ impl UnitOfWork for PgStorage {
 /// on that task, which queues its `ROLLBACK`, and the pool flushes that before it hands the connection out again.
 async fn begin_to_completion(
     db: &DatabaseConnection,
+    deadline: Duration,
     isolation: Option<sea_orm::IsolationLevel>,
     access: Option<sea_orm::AccessMode>,
 ) -> Result<DatabaseTransaction, RepoError> {
     let db = db.clone();
     let opening = tokio::spawn(async move { db.begin_with_config(isolation, access).await });
-    match opening.await {
-        Ok(opened) => opened.map_err(map_db_err),
-        Err(joined) => Err(RepoError::unexpected(joined)),
+    match tokio::time::timeout(deadline, opening).await {
+        Ok(Ok(opened)) => opened.map_err(map_db_err),
+        Ok(Err(joined)) => Err(RepoError::unexpected(joined)),
+        Err(_) => Err(RepoError::unavailable(crate::error::StatementDeadline(deadline))),
     }
 }
 
@@ -163,11 +213,16 @@ impl PgStorage {
         count: sea_orm::Statement,
     ) -> Result<(Vec<sea_orm::QueryResult>, Option<sea_orm::QueryResult>), RepoError> {
         use sea_orm::{AccessMode, ConnectionTrait as _, IsolationLevel};
-        let txn =
-            begin_to_completion(&self.db, Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?;
-        let rows = txn.query_all_raw(page).await.map_err(crate::error::map_db_err)?;
-        let total = txn.query_one_raw(count).await.map_err(crate::error::map_db_err)?;
-        txn.commit().await.map_err(crate::error::map_db_err)?;
+        let txn = begin_to_completion(
+            &self.db,
+            self.deadline,
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await?;
+        let rows = bounded(self.deadline, txn.query_all_raw(page)).await?;
+        let total = bounded(self.deadline, txn.query_one_raw(count)).await?;
+        bounded(self.deadline, txn.commit()).await?;
         Ok((rows, total))
     }
 }

@@ -12,7 +12,7 @@ use taskflow_domain::task::{Task, Version};
 use taskflow_domain::{RepoError, TaskId};
 use uuid::Uuid;
 
-use crate::error::map_db_err;
+use crate::error::{bounded, map_db_err};
 use crate::rows::{TASK_COLUMNS, stmt, task_from, task_values};
 use crate::tx::PgTransaction;
 
@@ -45,7 +45,7 @@ impl TaskRepository for PgTransaction {
             "INSERT INTO tasks ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             TASK_COLUMNS.replace("t.", "")
         );
-        self.txn.execute_raw(stmt(sql, task_values(task))).await.map_err(map_db_err)?;
+        bounded(self.deadline, self.txn.execute_raw(stmt(sql, task_values(task)))).await?;
         Ok(())
     }
 
@@ -53,7 +53,7 @@ impl TaskRepository for PgTransaction {
         let (clause, owner) = scope_clause(scope, 2);
         let sql = format!("SELECT {TASK_COLUMNS} FROM tasks t WHERE t.id = $1{clause} FOR UPDATE");
         let values = std::iter::once(id.as_uuid().into()).chain(owner);
-        let row = self.txn.query_one_raw(stmt(sql, values)).await.map_err(map_db_err)?;
+        let row = bounded(self.deadline, self.txn.query_one_raw(stmt(sql, values))).await?;
         row.as_ref().map(task_from).transpose()
     }
 
@@ -63,7 +63,7 @@ impl TaskRepository for PgTransaction {
                    completed_at = $7, updated_at = $10, version = $11 WHERE id = $1 AND version = $12";
         let mut values = task_values(task);
         values.push(expected.get().into());
-        let done = self.txn.execute_raw(stmt(sql, values)).await.map_err(map_db_err)?;
+        let done = bounded(self.deadline, self.txn.execute_raw(stmt(sql, values))).await?;
         if done.rows_affected() == 0 { Err(RepoError::Conflict) } else { Ok(()) }
     }
 
@@ -71,7 +71,7 @@ impl TaskRepository for PgTransaction {
         let (clause, owner) = scope_clause(scope, 2);
         let sql = format!("DELETE FROM tasks t WHERE t.id = $1{clause} RETURNING {TASK_COLUMNS}");
         let values = std::iter::once(id.as_uuid().into()).chain(owner);
-        let row = self.txn.query_one_raw(stmt(sql, values)).await.map_err(map_db_err)?;
+        let row = bounded(self.deadline, self.txn.query_one_raw(stmt(sql, values))).await?;
         row.as_ref().map(task_from).transpose()
     }
 
@@ -93,7 +93,7 @@ impl TaskRepository for PgTransaction {
              SELECT v.id AS found_id, t.* FROM visible v LEFT JOIN changed t ON t.id = v.id"
         );
         let values = [uuids(ids), now.into()].into_iter().chain(owner);
-        let rows = self.txn.query_all_raw(stmt(sql, values)).await.map_err(map_db_err)?;
+        let rows = bounded(self.deadline, self.txn.query_all_raw(stmt(sql, values))).await?;
         let mut found = Vec::with_capacity(rows.len());
         let mut changed = Vec::new();
         for row in &rows {
@@ -114,7 +114,7 @@ impl TaskRepository for PgTransaction {
              RETURNING {TASK_COLUMNS}"
         );
         let values = std::iter::once(uuids(ids)).chain(owner);
-        let rows = self.txn.query_all_raw(stmt(sql, values)).await.map_err(map_db_err)?;
+        let rows = bounded(self.deadline, self.txn.query_all_raw(stmt(sql, values))).await?;
         let changed = rows.iter().map(task_from).collect::<Result<Vec<_>, _>>()?;
         let found = in_request_order(ids, changed.iter().map(Task::id).collect());
         Ok(BulkOutcome { found, changed })

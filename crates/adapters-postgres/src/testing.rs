@@ -155,8 +155,9 @@ pub async fn fresh_storage() -> PgStorage {
 /// When PostgreSQL cannot be reached.
 pub async fn fresh_storage_with(settings: impl FnOnce(&str) -> PgSettings) -> PgStorage {
     let (url, guard) = fresh_database().await;
-    match connect_pool(&settings(&url)).await {
-        Ok(db) => PgStorage::new(db).leasing(guard),
+    let settings = settings(&url);
+    match connect_pool(&settings).await {
+        Ok(db) => PgStorage::new(db).with_statement_timeout(settings.statement_timeout).leasing(guard),
         Err(e) => panic!("cannot connect to the test database: {e:?}"),
     }
 }

@@ -1,5 +1,7 @@
 //! The unit of work: one database transaction, whose handle is also the task, user and outbox repository.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
 use taskflow_domain::events::DomainEvent;
@@ -7,7 +9,7 @@ use taskflow_domain::ports::{EventOutbox, TaskRepository, Transaction, UserRepos
 use taskflow_domain::user::User;
 use taskflow_domain::{RepoError, UserId};
 
-use crate::error::map_db_err;
+use crate::error::bounded;
 use crate::outbox::snapshot;
 use crate::rows::{USER_COLUMNS, stmt, user_from, user_values};
 
@@ -15,11 +17,13 @@ use crate::rows::{USER_COLUMNS, stmt, user_from, user_values};
 #[derive(Debug)]
 pub struct PgTransaction {
     pub(crate) txn: DatabaseTransaction,
+    /// How long any one statement may take, measured here: see [`bounded`].
+    pub(crate) deadline: Duration,
 }
 
 impl PgTransaction {
-    pub(crate) fn new(txn: DatabaseTransaction) -> Self {
-        Self { txn }
+    pub(crate) fn new(txn: DatabaseTransaction, deadline: Duration) -> Self {
+        Self { txn, deadline }
     }
 }
 
@@ -38,7 +42,7 @@ impl Transaction for PgTransaction {
     }
 
     async fn commit(self: Box<Self>) -> Result<(), RepoError> {
-        self.txn.commit().await.map_err(map_db_err)
+        bounded(self.deadline, self.txn.commit()).await
     }
 }
 
@@ -46,31 +50,31 @@ impl Transaction for PgTransaction {
 impl UserRepository for PgTransaction {
     async fn insert(&self, user: &User) -> Result<(), RepoError> {
         let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
-        self.txn.execute_raw(stmt(sql, user_values(user))).await.map_err(map_db_err)?;
+        bounded(self.deadline, self.txn.execute_raw(stmt(sql, user_values(user)))).await?;
         Ok(())
     }
 
     async fn find_for_update(&self, id: UserId) -> Result<Option<User>, RepoError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE");
-        let row = self.txn.query_one_raw(stmt(sql, [id.as_uuid().into()])).await.map_err(map_db_err)?;
+        let row = bounded(self.deadline, self.txn.query_one_raw(stmt(sql, [id.as_uuid().into()]))).await?;
         row.as_ref().map(user_from).transpose()
     }
 
     async fn update(&self, user: &User) -> Result<(), RepoError> {
         let sql = "UPDATE users SET email = $2, name = $3, role = $4, password_hash = $5, created_at = $6, \
                    updated_at = $7 WHERE id = $1";
-        let done = self.txn.execute_raw(stmt(sql, user_values(user))).await.map_err(map_db_err)?;
+        let done = bounded(self.deadline, self.txn.execute_raw(stmt(sql, user_values(user)))).await?;
         // The user vanished under us: like a stale task version, the change cannot apply.
         if done.rows_affected() == 0 { Err(RepoError::Conflict) } else { Ok(()) }
     }
 
     async fn delete(&self, id: UserId) -> Result<bool, RepoError> {
         // Tasks and refresh tokens go with the user through ON DELETE CASCADE.
-        let done = self
-            .txn
-            .execute_raw(stmt("DELETE FROM users WHERE id = $1", [id.as_uuid().into()]))
-            .await
-            .map_err(map_db_err)?;
+        let done = bounded(
+            self.deadline,
+            self.txn.execute_raw(stmt("DELETE FROM users WHERE id = $1", [id.as_uuid().into()])),
+        )
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 }
@@ -100,7 +104,7 @@ impl EventOutbox for PgTransaction {
                     e.occurred_at.into(),
                 ]);
             }
-            self.txn.execute_raw(stmt(sql, values)).await.map_err(map_db_err)?;
+            bounded(self.deadline, self.txn.execute_raw(stmt(sql, values))).await?;
         }
         Ok(())
     }

@@ -67,3 +67,52 @@ async fn an_unreachable_database_gives_503_with_retry_after_and_recovery_needs_n
     assert_eq!(recovered, StatusCode::OK, "the pool reconnects by itself");
     d.clean_redis().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_on_a_silent_database_is_unavailable_within_the_statement_timeout_and_its_connection_is_dropped() {
+    use taskflow_adapters_postgres::testing::fresh_database;
+    use taskflow_adapters_postgres::{PgSettings, connect};
+    use taskflow_domain::ports::UnitOfWork as _;
+    use taskflow_domain::{RepoError, UserId};
+
+    // Arrange: storage through a proxy, with a unit of work holding a connection when the database falls silent
+    let proxy = TcpProxy::start_to("127.0.0.1:5432".parse().unwrap()).await;
+    let (url, _guard) = fresh_database().await;
+    let settings = PgSettings {
+        max_connections: 2,
+        min_connections: 0,
+        acquire_timeout: Duration::from_secs(1),
+        statement_timeout: Duration::from_secs(1),
+        ..PgSettings::new(url.replace("127.0.0.1:5432", &proxy.addr().to_string()))
+    };
+    let s = connect(&settings).await.expect("connect");
+    let tx = s.begin().await.expect("begin");
+    proxy.blackhole();
+
+    // Act: a statement goes out and no answer ever comes
+    let started = Instant::now();
+    let err = tx.users().find_for_update(UserId::from_uuid(uuid::Uuid::now_v7())).await.expect_err("no answer");
+    let took = started.elapsed();
+    drop(tx);
+
+    // Assert: unavailable after the statement timeout (plus a margin), not when the kernel gives up on the socket
+    assert!(matches!(err, RepoError::Unavailable(_)), "{err:?}");
+    assert!(took >= Duration::from_secs(1), "the server's own timeout was given its chance: {took:?}");
+    assert!(took < Duration::from_secs(2), "the statement timeout bounds a silent database too: {took:?}");
+    // The silent connection leaves the pool instead of holding its slot (or being handed out again).
+    let pool = s.connection().get_postgres_connection_pool().clone();
+    let mut size = pool.size();
+    for _ in 0..40 {
+        if size == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        size = pool.size();
+    }
+    assert_eq!(size, 0, "the connection that did not answer was closed while the database was still silent");
+
+    // And once the database answers again, fresh connections serve at once.
+    proxy.restore();
+    let tx = s.begin().await.expect("a fresh connection after the stall");
+    tx.users().find_for_update(UserId::from_uuid(uuid::Uuid::now_v7())).await.expect("answers again");
+}

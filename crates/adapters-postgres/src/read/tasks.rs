@@ -9,7 +9,7 @@ use taskflow_domain::query::{KeysetPosition, Paging, TaskFilter, TaskPage, TaskQ
 use taskflow_domain::{RepoError, TaskId};
 
 use super::listing::{Sql, after_clause, page_sql, where_clause};
-use crate::error::{corrupt, map_db_err};
+use crate::error::{bounded, corrupt, map_db_err};
 use crate::rows::{TASK_COLUMNS, view_from};
 use crate::storage::PgStorage;
 use crate::task_writes::scope_clause;
@@ -67,11 +67,8 @@ impl PgStorage {
         }
         // One row more than asked tells whether there is a next page.
         let l = sql.bind(i64::from(limit) + 1);
-        let rows = self
-            .db
-            .query_all_raw(sql.into_statement(page_sql(&condition, q.sort, q.order, &l, None)))
-            .await
-            .map_err(map_db_err)?;
+        let page = sql.into_statement(page_sql(&condition, q.sort, q.order, &l, None));
+        let rows = bounded(self.deadline, self.db.query_all_raw(page)).await?;
         let mut items = rows.iter().map(view_from).collect::<Result<Vec<TaskView>, _>>()?;
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
@@ -89,7 +86,7 @@ impl TaskReadModel for PgStorage {
              FROM tasks t JOIN users u ON u.id = t.user_id WHERE t.id = $1{clause}"
         );
         let values = std::iter::once(id.as_uuid().into()).chain(owner);
-        let row = self.db.query_one_raw(crate::rows::stmt(sql, values)).await.map_err(map_db_err)?;
+        let row = bounded(self.deadline, self.db.query_one_raw(crate::rows::stmt(sql, values))).await?;
         row.as_ref().map(view_from).transpose()
     }
 
@@ -115,7 +112,7 @@ impl TaskReadModel for PgStorage {
                count(*) FILTER (WHERE t.priority = 'HIGH') AS high \
              FROM tasks t WHERE {condition}"
         );
-        let row = self.db.query_one_raw(sql.into_statement(text)).await.map_err(map_db_err)?;
+        let row = bounded(self.deadline, self.db.query_one_raw(sql.into_statement(text))).await?;
         let Some(row) = row else { return Ok(TaskStats::default()) };
         let r = StatsRow::from_query_result(&row, "").map_err(map_db_err)?;
         Ok(TaskStats {

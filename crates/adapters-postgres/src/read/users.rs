@@ -7,7 +7,7 @@ use taskflow_domain::query::PageRequest;
 use taskflow_domain::user::{EmailAddress, User};
 use taskflow_domain::{RepoError, UserId};
 
-use crate::error::{corrupt, map_db_err};
+use crate::error::{bounded, corrupt, map_db_err};
 use crate::rows::{USER_COLUMNS, stmt, user_from};
 use crate::storage::PgStorage;
 
@@ -15,14 +15,14 @@ use crate::storage::PgStorage;
 impl UserReadModel for PgStorage {
     async fn get(&self, id: UserId) -> Result<Option<User>, RepoError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let row = self.db.query_one_raw(stmt(sql, [id.as_uuid().into()])).await.map_err(map_db_err)?;
+        let row = bounded(self.deadline, self.db.query_one_raw(stmt(sql, [id.as_uuid().into()]))).await?;
         row.as_ref().map(user_from).transpose()
     }
 
     async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, RepoError> {
         // lower(email) is what the unique index users_email_key covers.
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower($1)");
-        let row = self.db.query_one_raw(stmt(sql, [email.as_ref().into()])).await.map_err(map_db_err)?;
+        let row = bounded(self.deadline, self.db.query_one_raw(stmt(sql, [email.as_ref().into()]))).await?;
         row.as_ref().map(user_from).transpose()
     }
 
