@@ -10,5 +10,5 @@ mod random;
 mod refresh;
 mod token;
 
-pub use password::{Argon2PasswordHasher, InvalidArgon2Params};
+pub use password::{Argon2PasswordHasher, InvalidArgon2Params, PasswordWorkLimits, PasswordWorkSaturated};
 pub use token::{AUDIENCE, ISSUER, KEY_LEN, KeyError, PasetoTokenIssuer};

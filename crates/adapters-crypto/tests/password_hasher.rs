@@ -75,8 +75,8 @@ async fn a_malformed_stored_hash_is_an_unexpected_error_not_a_panic() {
 #[tokio::test]
 async fn the_dummy_verification_returns() {
     let hasher = hasher();
-    hasher.verify_dummy(&password("unknown email password")).await;
-    hasher.verify_dummy(&Password::presented("").unwrap()).await;
+    hasher.verify_dummy(&password("unknown email password")).await.unwrap();
+    hasher.verify_dummy(&Password::presented("").unwrap()).await.unwrap();
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -84,4 +84,71 @@ async fn hashing_works_on_a_single_threaded_runtime() {
     let hasher = hasher();
     let hash = hasher.hash(&password("single thread")).await.unwrap();
     assert!(hasher.verify(&password("single thread"), &hash).await.unwrap());
+}
+
+fn bounded_hasher(concurrency: usize, queue: usize) -> Argon2PasswordHasher {
+    // Costs high enough that work overlaps, low enough to keep the test quick.
+    Argon2PasswordHasher::with_params(4096, 1, 1)
+        .unwrap()
+        .with_limits(taskflow_adapters_crypto::PasswordWorkLimits { concurrency, queue })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_work_beyond_the_workers_and_their_queue_is_refused_as_unavailable_and_memory_is_reused() {
+    // Arrange: 2 workers and 3 places in the queue; 20 logins arrive at once
+    let hasher = bounded_hasher(2, 3);
+    let pw = password("correct horse");
+    let stored = hasher.hash(&pw).await.unwrap();
+    let before = hasher.work_areas_allocated();
+
+    // Act
+    let attempts = (0..20).map(|_| hasher.verify(&pw, &stored));
+    let outcomes = futures::future::join_all(attempts).await;
+
+    // Assert: exactly workers + queue were served, the rest refused at once as unavailable (503 at the edge)
+    let served = outcomes.iter().filter(|o| matches!(o, Ok(true))).count();
+    let refused = outcomes.iter().filter(|o| matches!(o, Err(RepoError::Unavailable(_)))).count();
+    assert_eq!((served, refused), (5, 15), "{outcomes:?}");
+    assert!(before <= 2 && hasher.work_areas_allocated() <= 2, "one reused work area per worker, never one per call");
+
+    // And the bound is a bound on what is in flight, not a budget: later logins are served again.
+    let again = futures::future::join_all((0..5).map(|_| hasher.verify(&pw, &stored))).await;
+    assert!(again.iter().all(|o| matches!(o, Ok(true))), "{again:?}");
+    assert!(hasher.work_areas_allocated() <= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_cancelled_while_waiting_or_working_give_their_places_back() {
+    // Arrange
+    let hasher = bounded_hasher(1, 2);
+    let pw = password("correct horse");
+    let stored = hasher.hash(&pw).await.unwrap();
+
+    // Act: fill the workers and the queue, then drop every caller (clients gone) before they finish
+    for _ in 0..10 {
+        let batch = futures::future::join_all((0..3).map(|_| hasher.verify(&pw, &stored)));
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(1), batch).await;
+    }
+
+    // Assert: the places came back, so a full set is admitted again
+    let outcomes = futures::future::join_all((0..3).map(|_| hasher.verify(&pw, &stored))).await;
+    assert!(outcomes.iter().all(|o| matches!(o, Ok(true))), "{outcomes:?}");
+    assert_eq!(hasher.work_areas_allocated(), 1, "one worker, one work area, however many callers came and went");
+}
+
+#[tokio::test]
+async fn an_unknown_email_is_refused_like_a_known_one_when_password_work_is_saturated() {
+    // Arrange: no queue, and the one worker busy
+    let hasher = bounded_hasher(1, 0);
+    let pw = password("correct horse");
+    let stored = hasher.hash(&pw).await.unwrap();
+    let known = hasher.verify(&pw, &stored);
+    let unknown = hasher.verify_dummy(&pw);
+
+    // Act
+    let (known, unknown) = tokio::join!(known, unknown);
+
+    // Assert
+    assert!(matches!(known, Ok(true)));
+    assert!(matches!(unknown, Err(RepoError::Unavailable(_))), "{unknown:?}");
 }

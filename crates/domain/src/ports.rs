@@ -44,18 +44,24 @@ pub trait PasswordHasher: Send + Sync {
     /// Hashes a new password with a fresh salt.
     ///
     /// # Errors
-    /// [`RepoError::Unexpected`] when hashing fails.
+    /// [`RepoError::Unexpected`] when hashing fails; [`RepoError::Unavailable`] when password work is saturated
+    /// (the caller should retry later).
     async fn hash(&self, password: &Password) -> Result<PasswordHash, RepoError>;
 
     /// Whether `password` matches `hash`.
     ///
     /// # Errors
-    /// [`RepoError::Unexpected`] when the hash cannot be read.
+    /// [`RepoError::Unexpected`] when the hash cannot be read; [`RepoError::Unavailable`] when password work is
+    /// saturated.
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, RepoError>;
 
-    /// Spends the same time as [`Self::verify`] and returns `false`; used for unknown emails so that login time
-    /// does not reveal which emails are registered.
-    async fn verify_dummy(&self, password: &Password);
+    /// Spends the same time as [`Self::verify`]; used for unknown emails so that login time does not reveal which
+    /// emails are registered.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when password work is saturated, exactly as [`Self::verify`] would be, so that a
+    /// saturated login answers the same for known and unknown emails.
+    async fn verify_dummy(&self, password: &Password) -> Result<(), RepoError>;
 }
 
 /// Why an access token was refused.

@@ -23,10 +23,10 @@ impl AuthService {
             Err(_) => None,
         };
         let Some(user) = user else {
-            self.deps.hasher.verify_dummy(&password).await;
+            self.deps.hasher.verify_dummy(&password).await?;
             return Err(AppError::Unauthenticated);
         };
-        if !self.deps.hasher.verify(&password, user.password_hash()).await.map_err(AppError::Unexpected)? {
+        if !self.deps.hasher.verify(&password, user.password_hash()).await? {
             return Err(AppError::Unauthenticated);
         }
         tracing::info!(user_id = %user.id(), "user logged in");

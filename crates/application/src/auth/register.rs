@@ -24,7 +24,7 @@ impl AuthService {
     /// [`AppError::Conflict`] when the email is taken; [`AppError::Unavailable`] when storage is down.
     #[tracing::instrument(name = "auth.register", skip_all)]
     pub async fn register(&self, registration: Registration) -> Result<Session, AppError> {
-        let password_hash = self.deps.hasher.hash(&registration.password).await.map_err(AppError::Unexpected)?;
+        let password_hash = self.deps.hasher.hash(&registration.password).await?;
         let now = self.deps.clock.now();
         let user = User::new(
             NewUser { email: registration.email, name: registration.name, role: Role::User, password_hash },

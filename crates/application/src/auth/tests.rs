@@ -157,9 +157,9 @@ impl taskflow_domain::ports::PasswordHasher for CountingHasher {
         self.verifications.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.verify(password, hash).await
     }
-    async fn verify_dummy(&self, password: &taskflow_domain::user::Password) {
+    async fn verify_dummy(&self, password: &taskflow_domain::user::Password) -> Result<(), taskflow_domain::RepoError> {
         self.verifications.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.inner.verify_dummy(password).await;
+        self.inner.verify_dummy(password).await
     }
 }
 

@@ -35,7 +35,7 @@ impl UserService {
             actor.may_administer()?;
         }
         let password_hash = match &update.password {
-            Some(p) => Some(self.deps.hasher.hash(p).await.map_err(AppError::Unexpected)?),
+            Some(p) => Some(self.deps.hasher.hash(p).await?),
             None => None,
         };
         let password_changed = password_hash.is_some();
