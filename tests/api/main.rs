@@ -21,6 +21,7 @@ macro_rules! on_both_backends {
 
 mod auth;
 mod errors;
+mod hardening;
 mod helpers;
 mod idempotency;
 mod operations;

@@ -17,11 +17,39 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
     micros.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-/// Parses an RFC 3339 timestamp with any offset into UTC.
+/// Parses an RFC 3339 timestamp with any offset into UTC, as the instant every backend keeps.
+///
+/// One rule for both stores: a leap second (`23:59:60`) is the instant after `23:59:59` (the next day's
+/// `00:00:00`, as PostgreSQL reads it), and precision stops at the microsecond (PostgreSQL's).
 pub fn parse_timestamp(raw: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(raw)
+    let t = DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| "must be an RFC 3339 timestamp such as 2026-11-25T09:00:00Z".to_owned())
+        .map_err(|_| "must be an RFC 3339 timestamp such as 2026-11-25T09:00:00Z".to_owned())?;
+    // chrono represents a leap second as nanoseconds past 1,000,000,000 within second 59.
+    let (leap, nanos) = (t.nanosecond() >= 1_000_000_000, t.nanosecond() % 1_000_000_000);
+    let t = t.with_nanosecond(nanos / 1000 * 1000).unwrap_or(t);
+    Ok(if leap { t + chrono::TimeDelta::seconds(1) } else { t })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_timestamp, timestamp};
+
+    #[test]
+    fn a_leap_second_is_the_next_instant_and_precision_stops_at_the_microsecond() {
+        let cases = [
+            ("2026-12-31T23:59:60Z", "2027-01-01T00:00:00Z"),
+            ("2026-12-31T23:59:60.5Z", "2027-01-01T00:00:00.500Z"),
+            ("2016-12-31T23:59:60+01:00", "2016-12-31T23:00:00Z"),
+            ("2026-11-25T09:00:00.123456789Z", "2026-11-25T09:00:00.123456Z"),
+            ("2026-11-25T10:00:00+01:00", "2026-11-25T09:00:00Z"),
+        ];
+        for (raw, expected) in cases {
+            let parsed = parse_timestamp(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(timestamp(parsed), expected, "{raw}");
+            assert!(parsed.timestamp_subsec_nanos() < 1_000_000_000, "{raw} is a plain instant");
+        }
+    }
 }
 
 /// Distinguishes an absent member (`None`) from an explicit `null` (`Some(None)`).

@@ -43,11 +43,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Deserialises `bytes`, naming the failing member on a shape error.
+/// Deserialises `bytes`, which must hold one JSON object, naming the failing member on a shape error.
 ///
 /// # Errors
-/// 400 for malformed JSON or a body of the wrong shape.
+/// 400 for malformed JSON, a body that is not an object (an array would otherwise fill a struct's members by
+/// position), or a body of the wrong shape.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(ApiError::invalid("body", "must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -64,9 +69,34 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             .map(str::to_owned)
             .unwrap_or_else(|| if path == "." { "body".to_owned() } else { path });
         // serde's messages carry " at line L column C"; the member name is enough.
-        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        let message = without_type_names(message.split(" at line ").next().unwrap_or(&message));
         ApiError::invalid(field, message)
     })
+}
+
+/// serde's message with the names of our Rust types (`expected struct CreateTaskIn with 6 elements`) replaced by
+/// what they are on the wire: no error names an internal type.
+fn without_type_names(message: &str) -> String {
+    let words: Vec<&str> = message.split(' ').collect();
+    let mut out = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        match (words[i], words.get(i + 1)) {
+            ("struct" | "map", Some(_)) if i > 0 && words[i - 1] == "expected" => {
+                out.push("an object");
+                i += 2;
+                // "with N elements" belongs to the struct's name.
+                if words.get(i) == Some(&"with") && words.get(i + 2).is_some_and(|w| w.starts_with("element")) {
+                    i += 3;
+                }
+            }
+            (word, _) => {
+                out.push(word);
+                i += 1;
+            }
+        }
+    }
+    out.join(" ")
 }
 
 /// The authenticated caller. Missing or bad credentials are 401 with `WWW-Authenticate: Bearer`.
@@ -97,6 +127,42 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
     }
 }
 
+/// Whether every name and value of `query` is UTF-8 after percent-decoding (the decoder would otherwise replace
+/// bad bytes with U+FFFD and let the request through).
+fn query_is_utf8(query: &str) -> bool {
+    let raw = query.as_bytes();
+    let mut decoded = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match raw[i] {
+            b'%' if i + 2 < raw.len() => match (hex(raw[i + 1]), hex(raw[i + 2])) {
+                (Some(hi), Some(lo)) => {
+                    decoded.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
+                    i += 3;
+                }
+                _ => {
+                    decoded.push(b'%');
+                    i += 1;
+                }
+            },
+            b'&' | b'=' => {
+                // Each name and value is checked on its own, as the decoder splits them.
+                if std::str::from_utf8(&decoded).is_err() {
+                    return false;
+                }
+                decoded.clear();
+                i += 1;
+            }
+            other => {
+                decoded.push(other);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
+}
+
 /// Query parameters; unknown or repeated parameters and bad values are 400.
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
@@ -105,10 +171,58 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if !query_is_utf8(parts.uri.query().unwrap_or_default()) {
+            return Err(ApiError::invalid("query", "must be UTF-8 once percent-decoded"));
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state).await.map(|q| Self(q.0)).map_err(|rejection| {
             let text = rejection.body_text();
             let message = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
             ApiError::invalid("query", message)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_json, query_is_utf8, without_type_names};
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Login {
+        email: String,
+        password: String,
+    }
+
+    #[test]
+    fn only_a_json_object_is_a_body() {
+        for body in [r#"["user@example.com","user123"]"#, "null", "[]", " 1", r#""x""#, "true"] {
+            let err = parse_json::<Login>(body.as_bytes()).expect_err(body);
+            assert_eq!(err.status(), axum::http::StatusCode::BAD_REQUEST, "{body}");
+        }
+        assert!(parse_json::<Login>(br#" {"email":"a@b.c","password":"p"}"#).is_ok());
+    }
+
+    #[test]
+    fn no_error_names_a_rust_type() {
+        assert_eq!(
+            without_type_names("invalid type: sequence, expected struct CreateTaskIn with 6 elements"),
+            "invalid type: sequence, expected an object"
+        );
+        assert_eq!(
+            without_type_names("invalid type: null, expected struct Login"),
+            "invalid type: null, expected an object"
+        );
+        assert_eq!(without_type_names("missing field `title`"), "missing field `title`");
+    }
+
+    #[test]
+    fn a_query_must_be_utf8_once_decoded() {
+        for bad in ["search=%FF", "search=a%C3", "%FF=x", "search=%ED%A0%80"] {
+            assert!(!query_is_utf8(bad), "{bad}");
+        }
+        for good in ["", "search=%C3%A9t%C3%A9", "search=100%", "search=%zz", "a=b&c=%E2%82%AC", "search=caf%C3%A9+x"] {
+            assert!(query_is_utf8(good), "{good}");
+        }
     }
 }
