@@ -35,12 +35,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = Bytes::from_request(Request::from_parts(parts, body), state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the body is larger than 1 MiB")
+            } else if caused_by_body_deadline(&rejection) {
+                // A body that stalls is the client's doing, not the server's: 408, not 503.
+                ApiError::new(StatusCode::REQUEST_TIMEOUT, "the body did not arrive in time")
             } else {
                 ApiError::new(StatusCode::BAD_REQUEST, "the body could not be read")
             }
         })?;
         parse_json(&bytes).map(Self)
     }
+}
+
+/// Whether reading the body failed because its deadline passed (the server's `RequestBodyDeadlineLayer`).
+fn caused_by_body_deadline(rejection: &axum::extract::rejection::BytesRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(err) = cause {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }
 
 /// Deserialises `bytes`, which must hold one JSON object, naming the failing member on a shape error.

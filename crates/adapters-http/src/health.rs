@@ -53,7 +53,7 @@ pub struct ChecksOut {
 /// Readiness.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReadyOut {
-    /// `ok`, `degraded` (Redis down) or `down` (database down, with 503).
+    /// `ok`, `degraded` (Redis down), `down` (database down, with 503) or `draining` (shutting down, with 503).
     status: &'static str,
     checks: ChecksOut,
 }
@@ -72,6 +72,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         Readiness::Ok => (StatusCode::OK, "ok"),
         Readiness::Degraded => (StatusCode::OK, "degraded"),
         Readiness::Down => (StatusCode::SERVICE_UNAVAILABLE, "down"),
+        Readiness::Draining => (StatusCode::SERVICE_UNAVAILABLE, "draining"),
     };
     let body = ReadyOut {
         status,

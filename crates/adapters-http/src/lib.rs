@@ -15,6 +15,7 @@ pub mod observability;
 mod openapi;
 mod rate_limit;
 mod request_id;
+pub mod server;
 mod tasks;
 mod users;
 
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use metrics_exporter_prometheus::PrometheusHandle;
 use taskflow_application::auth::AuthService;
@@ -31,9 +33,11 @@ use taskflow_application::idempotency::IdempotencyService;
 use taskflow_application::tasks::TaskService;
 use taskflow_application::users::UserService;
 use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
-use tower_http::timeout::TimeoutLayer;
+use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
 pub use openapi::ApiDoc;
@@ -52,6 +56,10 @@ pub struct HttpSettings {
     pub trust_proxy: bool,
     /// How long one request may take before it is answered 503.
     pub request_timeout: Duration,
+    /// How long a client may take to send a request body before it is answered 408.
+    pub body_timeout: Duration,
+    /// How many requests may be in flight at once; more are shed with 503 and `Retry-After`.
+    pub max_in_flight: usize,
 }
 
 impl Default for HttpSettings {
@@ -61,6 +69,8 @@ impl Default for HttpSettings {
             rate_limit_auth_per_minute: 10,
             trust_proxy: false,
             request_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
+            max_in_flight: 256,
         }
     }
 }
@@ -88,7 +98,7 @@ pub struct AppState {
 
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
-    let timeout = state.settings.request_timeout;
+    let (timeout, body_timeout) = (state.settings.request_timeout, state.settings.body_timeout);
     Router::new()
         .merge(auth::routes(&state))
         .merge(users::routes())
@@ -103,12 +113,18 @@ pub fn router(state: AppState) -> Router {
                 .layer(axum::middleware::from_fn(request_id::request_id))
                 .layer(axum::middleware::from_fn(observability::record_request))
                 .layer(axum::middleware::from_fn(middleware::problem_for_bare_errors))
+                // Past `max_in_flight` requests, shed at once with 503 instead of queueing without bound.
+                .layer(HandleErrorLayer::new(middleware::shed))
+                .layer(LoadShedLayer::new())
+                .layer(GlobalConcurrencyLimitLayer::new(state.settings.max_in_flight))
                 .layer(CatchPanicLayer::custom(middleware::panic_response))
                 .layer(TraceLayer::new_for_http().on_failure(()))
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, timeout))
                 .layer(DefaultBodyLimit::max(BODY_LIMIT))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate))
-                .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit)),
+                .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit))
+                // Innermost, as it changes the body's type: handlers read the body under its deadline.
+                .layer(RequestBodyDeadlineLayer::new(body_timeout)),
         )
         .with_state(state)
 }

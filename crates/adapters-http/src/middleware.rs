@@ -62,6 +62,14 @@ pub fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "an unexpected error occurred").into_response()
 }
 
+/// 503 with `Retry-After` for a request shed because too many are in flight (or any other error of the
+/// overload layers, which have no other).
+pub async fn shed(_overloaded: tower::BoxError) -> ApiError {
+    metrics::counter!("http_requests_shed_total").increment(1);
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the server is overloaded; retry later")
+        .retry_after(std::time::Duration::from_secs(1))
+}
+
 /// 404 for unknown routes.
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such route")

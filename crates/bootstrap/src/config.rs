@@ -89,6 +89,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `RUST_LOG`: the log filter.
     pub rust_log: String,
+    /// `SHUTDOWN_GRACE_SECS`: how long `serve` drains in-flight requests after SIGTERM or SIGINT before it exits.
+    pub shutdown_grace_secs: u32,
+    /// `MAX_IN_FLIGHT_REQUESTS`: requests one instance serves at once; more are shed with 503 and `Retry-After`.
+    pub max_in_flight_requests: u32,
 }
 
 impl Default for Config {
@@ -114,6 +118,8 @@ impl Default for Config {
             webhook_allow_private: false,
             log_format: LogFormat::Pretty,
             rust_log: "info,sqlx=warn,sea_orm=warn".into(),
+            shutdown_grace_secs: 20,
+            max_in_flight_requests: 256,
         }
     }
 }
@@ -123,7 +129,7 @@ impl Default for Config {
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(String);
 
-const VARIABLES: [&str; 20] = [
+const VARIABLES: [&str; 22] = [
     "HOST",
     "PORT",
     "DATABASE_URL",
@@ -144,6 +150,8 @@ const VARIABLES: [&str; 20] = [
     "WEBHOOK_ALLOW_PRIVATE",
     "LOG_FORMAT",
     "RUST_LOG",
+    "SHUTDOWN_GRACE_SECS",
+    "MAX_IN_FLIGHT_REQUESTS",
 ];
 
 impl Config {
@@ -193,7 +201,12 @@ impl Config {
             ("DATABASE_MAX_CONNECTIONS", u64::from(self.database_max_connections)),
             ("DATABASE_ACQUIRE_TIMEOUT_MS", self.database_acquire_timeout_ms),
             ("DATABASE_STATEMENT_TIMEOUT_MS", self.database_statement_timeout_ms),
+            ("SHUTDOWN_GRACE_SECS", u64::from(self.shutdown_grace_secs)),
         ];
+        // The contract: 20 simultaneous requests to one instance are served, not shed.
+        if self.max_in_flight_requests < 20 {
+            return Err(ConfigError("MAX_IN_FLIGHT_REQUESTS: must be at least 20".into()));
+        }
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError(format!("{name}: must be greater than 0")));
         }
@@ -238,6 +251,7 @@ mod tests {
             assert_eq!((c.access_token_ttl_secs, c.refresh_token_ttl_secs), (900, 604_800));
             assert_eq!((c.rate_limit_per_minute, c.rate_limit_auth_per_minute), (100, 10));
             assert!(c.database_url.is_none() && c.redis_url.is_none() && c.worker && !c.trust_proxy);
+            assert_eq!((c.shutdown_grace_secs, c.max_in_flight_requests), (20, 256));
             Ok(())
         });
     }
@@ -264,6 +278,8 @@ mod tests {
             ("TOKEN_KEY", "abc"),
             ("DATABASE_URL", "mysql://x"),
             ("HOST", "not an ip"),
+            ("SHUTDOWN_GRACE_SECS", "0"),
+            ("MAX_IN_FLIGHT_REQUESTS", "19"),
         ] {
             Jail::expect_with(|jail| {
                 let err = load_in(jail, &[(var, value)]).unwrap_err().to_string();

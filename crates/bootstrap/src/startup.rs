@@ -1,11 +1,11 @@
 //! The application builder: adapters -> use cases -> router, bound to a listener, with background jobs.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::Duration as ChronoDuration;
+use taskflow_adapters_http::server::{Drained, ServerSettings, serve};
 use taskflow_adapters_http::{AppState, HttpSettings, observability, router};
 use taskflow_application::auth::{AuthService, AuthSettings};
 use taskflow_application::health::HealthService;
@@ -40,6 +40,8 @@ pub fn app_state(backends: &Backends, config: &Config) -> AppState {
             rate_limit_auth_per_minute: config.rate_limit_auth_per_minute,
             trust_proxy: config.trust_proxy,
             request_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
+            max_in_flight: config.max_in_flight_requests as usize,
         },
         metrics: observability::prometheus_handle(),
     }
@@ -68,6 +70,7 @@ pub struct Application {
     backends: Backends,
     run_worker: bool,
     max_connections: u32,
+    server: ServerSettings,
 }
 
 impl Application {
@@ -95,6 +98,10 @@ impl Application {
             backends,
             run_worker: config.worker,
             max_connections: config.database_max_connections,
+            server: ServerSettings {
+                shutdown_grace: Duration::from_secs(u64::from(config.shutdown_grace_secs)),
+                ..ServerSettings::default()
+            },
         })
     }
 
@@ -104,7 +111,9 @@ impl Application {
         self.port
     }
 
-    /// Serves until `stop` is cancelled or the process gets Ctrl-C/SIGTERM, then drains in-flight requests.
+    /// Serves until `stop` is cancelled or the process gets Ctrl-C/SIGTERM, then drains: readiness answers 503 at
+    /// once, no connection is accepted any more, in-flight requests get `SHUTDOWN_GRACE_SECS` to finish, and
+    /// background jobs stop.
     ///
     /// # Errors
     /// When serving fails.
@@ -113,21 +122,30 @@ impl Application {
             self.run_worker.then(|| tokio::spawn(worker::run(self.backends.outbox.clone(), stop.child_token())));
         tokio::spawn(crate::gauges::run(self.backends.storage.clone(), self.max_connections, stop.child_token()));
         tracing::info!(address = %self.listener.local_addr()?, "serving");
-        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let shutdown = stop.clone();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    () = shutdown.cancelled() => {}
-                    () = shutdown_signal() => {}
-                }
-            })
-            .await?;
+        let health = Arc::clone(&self.state.health);
+        let grace = self.server.shutdown_grace;
+        let signal = stop.clone();
+        let shutdown = async move {
+            tokio::select! {
+                () = signal.cancelled() => tracing::info!(grace_secs = grace.as_secs(), "shutdown requested; draining"),
+                () = shutdown_signal() => tracing::info!(grace_secs = grace.as_secs(), "shutdown signal received; draining"),
+            }
+            health.start_draining();
+        };
+        let drained = serve(self.listener, router(self.state), self.server, shutdown).await;
         stop.cancel();
         if let Some(jobs) = jobs {
             let _ = jobs.await;
         }
-        tracing::info!("stopped");
+        match drained {
+            Drained::Clean => tracing::info!("drain finished: every request completed; stopped"),
+            Drained::Forced(open) => {
+                tracing::warn!(
+                    open,
+                    "drain finished: the grace period ran out and open connections were closed; stopped"
+                );
+            }
+        }
         Ok(())
     }
 }
