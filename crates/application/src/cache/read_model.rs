@@ -62,7 +62,7 @@ impl CachedTaskReadModel {
 
     /// The bytes of a read within `scope` whose key is `{prefix}{generation}{suffix}`: from the cache (generation
     /// and value in one round trip), from a load already running for the same key in this instance, or from
-    /// `load` (then stored). When the cache cannot be used, `load` answers.
+    /// `load` (then stored). When the cache cannot be used, or an invalidation is owed, `load` answers.
     async fn cached<F>(
         &self,
         kind: &'static str,
@@ -75,6 +75,11 @@ impl CachedTaskReadModel {
         F: Future<Output = Result<Vec<u8>, RepoError>> + Send,
     {
         let Some(store) = &self.cache.store else { return load.await };
+        if !self.cache.settle(store.as_ref()).await {
+            // An invalidation is owed: what the cache holds for this instance's writes may be stale.
+            metrics::counter!("cache_bypassed_reads_total", "kind" => kind).increment(1);
+            return load.await;
+        }
         let generation = match store.get_generational(&generation_key(scope), &prefix, suffix).await {
             Ok((_, Some(bytes))) => {
                 metrics::counter!("cache_hits_total", "kind" => kind).increment(1);
@@ -111,7 +116,11 @@ impl CachedTaskReadModel {
         }
         let _landing = Landing { flights: &self.flights, key: &key };
         let bytes = load.await?;
-        if let Err(err) = store.set(&key, &bytes, self.cache.ttl).await {
+        if self.cache.owes() {
+            // An invalidation failed while this read was loading: the value may predate that write, and the
+            // generation it is keyed by is still the old one, so it is not stored.
+            metrics::counter!("cache_bypassed_reads_total", "kind" => kind).increment(1);
+        } else if let Err(err) = store.set(&key, &bytes, self.cache.ttl).await {
             metrics::counter!("cache_errors_total", "op" => "set").increment(1);
             tracing::debug!(error = %err, "cache write failed");
         }
