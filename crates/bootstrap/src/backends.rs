@@ -1,7 +1,7 @@
 //! Chooses and builds the adapters behind every port from the configuration:
 //! PostgreSQL or the in-memory store for data; Redis or in-process state for the limiter and cache.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -119,6 +119,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
                     Arc::new(RedisCacheStore::new(client.clone())),
                     Duration::from_secs(u64::from(config.cache_ttl_secs)),
                 ));
+                tokio::spawn(resync_cache(Arc::downgrade(&cache)));
                 deps.task_reads = Arc::new(CachedTaskReadModel::new(deps.task_reads.clone(), cache.clone()));
                 deps.read_cache = cache;
                 let shared: Arc<dyn RateLimiter> = Arc::new(RedisRateLimiter::new(client.clone()));
@@ -133,6 +134,19 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
         };
 
     Ok(Backends { deps, storage, limiter, idempotency, outbox, database_health, redis_health })
+}
+
+/// How often an instance retries the cache invalidations it owes (nothing to do when it owes none).
+const CACHE_RESYNC_PERIOD: Duration = Duration::from_secs(1);
+
+/// Delivers owed cache invalidations as soon as Redis takes them, even on an instance that gets no traffic, so
+/// that other instances stop reading entries its writes made stale; ends once the instance drops its cache.
+async fn resync_cache(cache: Weak<ReadCache>) {
+    loop {
+        tokio::time::sleep(CACHE_RESYNC_PERIOD).await;
+        let Some(cache) = cache.upgrade() else { break };
+        cache.resync().await;
+    }
 }
 
 /// The data ports, all served by one store.
