@@ -16,6 +16,9 @@ pub(super) const OWED_COUNTER: &str = "cache_invalidations_owed_total";
 #[derive(Debug)]
 pub(super) struct Debt {
     state: Mutex<State>,
+    /// Whether anything may be owed: read without the lock on every cached read (the usual answer is no). Set
+    /// and cleared only under the lock.
+    maybe_owed: AtomicBool,
     /// Set while one task is retrying, so concurrent readers go to the database instead of queueing on a store
     /// that is probably still down.
     settling: AtomicBool,
@@ -58,7 +61,13 @@ impl Drop for Turn<'_> {
 
 impl Debt {
     pub(super) fn new(limit: usize, hold: Duration) -> Self {
-        Self { state: Mutex::default(), settling: AtomicBool::new(false), limit, hold }
+        Self {
+            state: Mutex::default(),
+            maybe_owed: AtomicBool::new(false),
+            settling: AtomicBool::new(false),
+            limit,
+            hold,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -69,9 +78,10 @@ impl Debt {
     /// cancelled). `global` is the key that invalidates every admin-wide read; it is what remains owed when the set
     /// overflows.
     pub(super) fn record(&self, keys: impl IntoIterator<Item = String>, global: &str) {
-        let announce = {
+        let (announce, collapsed) = {
             let mut state = self.lock();
             let now = Instant::now();
+            let was_held = state.hold_until.is_some_and(|until| until > now);
             let mut count = 0_u64;
             for key in keys {
                 count += 1;
@@ -89,9 +99,18 @@ impl Debt {
                     state.keys.insert(key, seq);
                 }
             }
+            self.maybe_owed.store(true, Ordering::Release);
             metrics::counter!(OWED_COUNTER).increment(count);
-            count > 0 && !std::mem::replace(&mut state.announced, true)
+            let collapsed = !was_held && state.hold_until.is_some_and(|until| until > now);
+            (count > 0 && !std::mem::replace(&mut state.announced, true), collapsed)
         };
+        if collapsed {
+            tracing::warn!(
+                limit = self.limit,
+                hold_secs = self.hold.as_secs_f64(),
+                "too many owed cache invalidations: owing the global one and bypassing the cache for the hold"
+            );
+        }
         if announce {
             metrics::gauge!(BYPASSED_GAUGE).set(1.0);
             tracing::warn!("cache bypassed: an invalidation is owed; reads go to the database until it is delivered");
@@ -100,11 +119,15 @@ impl Debt {
 
     /// Whether anything is owed. Announces the end of a bypass the first time it finds nothing owed.
     pub(super) fn owes(&self) -> bool {
+        if !self.maybe_owed.load(Ordering::Acquire) {
+            return false;
+        }
         let resumed = {
             let mut state = self.lock();
             if state.owes(Instant::now()) {
                 return true;
             }
+            self.maybe_owed.store(false, Ordering::Release);
             std::mem::replace(&mut state.announced, false)
         };
         if resumed {
