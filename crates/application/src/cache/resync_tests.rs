@@ -79,7 +79,7 @@ impl CacheStore for Faulty {
     }
 }
 
-/// Counts the task reads that reach the database. A slow one reads first and then waits, like a query whose
+/// Counts the task reads that reached the database. A slow one reads, counts, then waits, like a query whose
 /// answer is on its way back while a write commits.
 struct Counting {
     inner: Arc<dyn TaskReadModel>,
@@ -90,8 +90,8 @@ struct Counting {
 #[async_trait]
 impl TaskReadModel for Counting {
     async fn get(&self, id: TaskId, scope: TaskScope) -> Result<Option<TaskView>, RepoError> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
         let view = self.inner.get(id, scope).await;
+        self.gets.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(self.delay).await;
         view
     }
@@ -151,6 +151,16 @@ fn first_page() -> ListTasks {
         paging: PagingRequest::Offset { page: 1, limit: 20 },
     }
 }
+
+/// Waits until `counting` has fetched `n` tasks from the database.
+async fn fetched(counting: &Counting, n: usize) {
+    while counting.gets.load(Ordering::SeqCst) < n {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// How long a slow read takes to come back after fetching: far longer than the in-memory write it races.
+const SLOW: Duration = Duration::from_millis(1500);
 
 async fn title(w: &World, actor: Actor, id: TaskId) -> String {
     w.tasks.get_task(actor, id).await.unwrap().task.title().as_ref().to_owned()
@@ -214,7 +224,7 @@ async fn the_cache_is_bypassed_while_a_bump_is_owed_and_used_again_once_it_is_de
 #[tokio::test]
 async fn a_read_in_flight_across_a_failed_invalidation_does_not_bring_the_old_value_back() {
     // Arrange: a slow read of the task has fetched "v1" and is on its way back
-    let (w, store, _) = faulty_world(Duration::from_millis(300));
+    let (w, store, counting) = faulty_world(SLOW);
     let w = Arc::new(w);
     let (_, ann) = w.user("ann@example.com").await;
     let id = w.tasks.create_task(ann, new_task("v1")).await.unwrap().task.id();
@@ -222,7 +232,7 @@ async fn a_read_in_flight_across_a_failed_invalidation_does_not_bring_the_old_va
         let w = w.clone();
         async move { title(&w, ann, id).await }
     });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    fetched(&counting, 1).await;
 
     // Act: a write whose bump fails, the store returns, a read delivers the bump; then the slow read lands
     store.set_mode(Mode::IncrDown);
@@ -246,8 +256,7 @@ async fn a_slow_read_does_not_store_its_value_while_a_bump_is_owed() {
     let shared = Arc::new(InMemoryCacheStore::new());
     let link = Faulty::over(shared.clone());
     let base = world();
-    let (a, _) =
-        instance(&base, Arc::new(ReadCache::new(link.clone(), Duration::from_secs(30))), Duration::from_millis(300));
+    let (a, counting) = instance(&base, Arc::new(ReadCache::new(link.clone(), Duration::from_secs(30))), SLOW);
     let (b, _) = instance(&base, Arc::new(ReadCache::new(shared, Duration::from_secs(30))), Duration::ZERO);
     let a = Arc::new(a);
     let (_, ann) = a.user("ann@example.com").await;
@@ -256,7 +265,7 @@ async fn a_slow_read_does_not_store_its_value_while_a_bump_is_owed() {
         let a = a.clone();
         async move { title(&a, ann, id).await }
     });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    fetched(&counting, 1).await;
 
     // Act: A's write loses its bump, and the slow read lands while the bump is still owed
     link.set_mode(Mode::IncrDown);
