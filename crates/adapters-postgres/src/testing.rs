@@ -2,7 +2,8 @@
 //!
 //! The server comes from `TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`). The template is
 //! named after a hash of the migrations' source, so it is built once (under an advisory lock) and reused by every test
-//! process until the schema changes; each test then costs one `CREATE DATABASE ... TEMPLATE`.
+//! process until the schema changes; each test then costs one `CREATE DATABASE ... TEMPLATE`. Templates of other
+//! schemas are dropped only once they are a day old, since another checkout may still be using them.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -64,19 +65,7 @@ async fn template() -> String {
         .map(|row| row.is_some())
         .unwrap_or(false);
     if !exists {
-        // Templates of older schemas are of no use any more.
-        let stale = conn
-            .query_all_raw(crate::rows::stmt(
-                "SELECT datname FROM pg_database WHERE datname LIKE 'taskflow\\_tpl\\_%' AND datname <> $1",
-                [name.clone().into()],
-            ))
-            .await
-            .unwrap_or_default();
-        for row in stale {
-            if let Ok(old) = row.try_get::<String>("", "datname") {
-                let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)")).await;
-            }
-        }
+        drop_stale_templates(&conn, &name).await;
         let building = format!("{name}_building");
         exec(&conn, &format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)")).await;
         exec(&conn, &format!("CREATE DATABASE \"{building}\"")).await;
@@ -85,12 +74,47 @@ async fn template() -> String {
             panic!("migrating the test template failed: {e:?}");
         }
         let _ = db.close().await;
+        // Stamped with its build time, so that other checkouts know when it is old enough to drop.
+        let built = chrono::Utc::now().timestamp();
+        exec(&conn, &format!("COMMENT ON DATABASE \"{building}\" IS '{TEMPLATE_NOTE}{built}'")).await;
         // Renamed only once complete, so a crash mid-build never leaves a half-migrated template.
         exec(&conn, &format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\"")).await;
     }
     exec(&conn, &format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK_KEY})")).await;
     let _ = conn.close().await;
     name
+}
+
+/// The start of a template's comment; the build time in Unix seconds follows.
+const TEMPLATE_NOTE: &str = "taskflow test template built at ";
+
+/// How old a template of another schema must be before it is dropped.
+const STALE_TEMPLATE_AGE_SECS: i64 = 24 * 3600;
+
+/// Drops the templates of other schemas built more than a day ago. Newer ones, and unstamped ones, may belong to
+/// another checkout of another schema version whose tests are running on the same server (dropping their template
+/// would fail them, and they would drop ours in turn); they stay.
+async fn drop_stale_templates(conn: &DatabaseConnection, current: &str) {
+    let others = conn
+        .query_all_raw(crate::rows::stmt(
+            "SELECT datname, shobj_description(oid, 'pg_database') AS note FROM pg_database \
+             WHERE datname LIKE 'taskflow\\_tpl\\_%' AND datname <> $1",
+            [current.to_owned().into()],
+        ))
+        .await
+        .unwrap_or_default();
+    let now = chrono::Utc::now().timestamp();
+    for row in others {
+        let (Ok(old), Ok(Some(note))) =
+            (row.try_get::<String>("", "datname"), row.try_get::<Option<String>>("", "note"))
+        else {
+            continue;
+        };
+        let built = note.strip_prefix(TEMPLATE_NOTE).and_then(|t| t.parse::<i64>().ok());
+        if built.is_some_and(|built| now - built > STALE_TEMPLATE_AGE_SECS) {
+            let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)")).await;
+        }
+    }
 }
 
 /// Drops its test database when dropped (from a helper thread, so it works inside and outside a runtime).
