@@ -1,7 +1,7 @@
 //! `/auth`: register, login, refresh, logout, me.
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, extract::State};
@@ -130,11 +130,23 @@ pub async fn refresh(
     Ok(Json(state.auth.refresh(&body.refresh_token).await?.into()))
 }
 
-/// Log out: revoke the refresh token's family. Unknown tokens are accepted silently.
+/// Log out: revoke the refresh token's family. Unknown tokens are accepted silently. No access token is needed;
+/// one that is presented and belongs to a deleted user is 401.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshIn, responses(
-    (status = 204, description = "family revoked"), (status = 400, body = Problem), (status = 429, body = Problem)))]
-pub async fn logout(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshIn>) -> ApiResult<StatusCode> {
-    state.auth.logout(&body.refresh_token).await?;
+    (status = 204, description = "family revoked"), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 429, body = Problem)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<RefreshIn>,
+) -> ApiResult<StatusCode> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    state.auth.logout(&body.refresh_token, bearer).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

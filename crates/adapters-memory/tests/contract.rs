@@ -13,7 +13,8 @@ async fn fresh_storage() -> StoragePorts {
         tasks: Arc::new(store.clone()),
         users: Arc::new(store.clone()),
         outbox: Arc::new(store.clone()),
-        refresh_tokens: Arc::new(store),
+        refresh_tokens: Arc::new(store.clone()),
+        tombstones: Arc::new(store),
     }
 }
 

@@ -129,7 +129,7 @@ async fn a_deleted_users_email_can_be_reused_in_the_same_unit_of_work() {
 
     // Act
     let tx = UnitOfWork::begin(&*store).await.expect("begin");
-    assert!(tx.users().delete(ann.id()).await.expect("delete"), "ann existed");
+    assert!(tx.users().delete(ann.id(), at(2)).await.expect("delete"), "ann existed");
     let orphan = tx.tasks().insert(&fixtures::task(ann.id(), at(2))).await;
     tx.users().insert(&heir).await.expect("the email is free once ann is deleted");
     tx.commit().await.expect("commit");

@@ -17,6 +17,7 @@ mod storage;
 mod task_writes;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tombstones;
 mod tx;
 
 pub use error::map_db_err;

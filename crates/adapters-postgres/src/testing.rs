@@ -15,12 +15,13 @@ use uuid::Uuid;
 use crate::{PgSettings, PgStorage, connect_pool, migrate};
 
 /// The migrations' source, hashed into the template's name.
-const SCHEMA_SOURCES: [&str; 5] = [
+const SCHEMA_SOURCES: [&str; 6] = [
     include_str!("migration/m20261125_000001_create_users.rs"),
     include_str!("migration/m20261125_000002_create_tasks.rs"),
     include_str!("migration/m20261125_000003_create_refresh_tokens.rs"),
     include_str!("migration/m20261125_000004_create_idempotency_keys.rs"),
     include_str!("migration/m20261125_000005_create_outbox_events.rs"),
+    include_str!("migration/m20261130_000006_create_user_tombstones.rs"),
 ];
 
 /// Serialises template builds across test processes.

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
 use taskflow_domain::events::DomainEvent;
 use taskflow_domain::ports::{EventOutbox, TaskRepository, Transaction, UserRepository};
@@ -68,13 +69,13 @@ impl UserRepository for PgTransaction {
         if done.rows_affected() == 0 { Err(RepoError::Conflict) } else { Ok(()) }
     }
 
-    async fn delete(&self, id: UserId) -> Result<bool, RepoError> {
-        // Tasks and refresh tokens go with the user through ON DELETE CASCADE.
-        let done = bounded(
-            self.deadline,
-            self.txn.execute_raw(stmt("DELETE FROM users WHERE id = $1", [id.as_uuid().into()])),
-        )
-        .await?;
+    async fn delete(&self, id: UserId, at: DateTime<Utc>) -> Result<bool, RepoError> {
+        // One statement: tasks and refresh tokens go with the user through ON DELETE CASCADE, and the tombstone is
+        // written only when a user row was deleted (so the count of inserted tombstones says whether it existed).
+        let sql = "WITH gone AS (DELETE FROM users WHERE id = $1 RETURNING id) \
+                   INSERT INTO user_tombstones (user_id, deleted_at) SELECT id, $2 FROM gone \
+                   ON CONFLICT (user_id) DO UPDATE SET deleted_at = EXCLUDED.deleted_at";
+        let done = bounded(self.deadline, self.txn.execute_raw(stmt(sql, [id.as_uuid().into(), at.into()]))).await?;
         Ok(done.rows_affected() > 0)
     }
 }

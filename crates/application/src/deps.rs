@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::RevokedUsers;
 use crate::cache::ReadCache;
 
 use taskflow_domain::ports::{
@@ -29,4 +30,6 @@ pub struct Deps {
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
     /// The shared read cache, invalidated by every command after it commits.
     pub read_cache: Arc<ReadCache>,
+    /// The recently deleted users, whose access tokens are refused (shared by every service of the instance).
+    pub revoked_users: Arc<RevokedUsers>,
 }

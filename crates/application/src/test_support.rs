@@ -38,8 +38,9 @@ pub fn world() -> World {
         user_reads: s.clone(),
         hasher: Arc::new(Argon2PasswordHasher::insecure_fast()),
         tokens: Arc::new(PasetoTokenIssuer::ephemeral()),
-        refresh_tokens: s,
+        refresh_tokens: s.clone(),
         read_cache: Arc::new(crate::cache::ReadCache::disabled()),
+        revoked_users: Arc::new(crate::auth::RevokedUsers::new(s, chrono::Duration::minutes(15))),
     };
     with_deps(store, clock, deps)
 }

@@ -13,10 +13,11 @@ use taskflow_adapters_redis::{
     RedisSettings,
 };
 use taskflow_application::Deps;
+use taskflow_application::auth::RevokedUsers;
 use taskflow_application::cache::{CachedTaskReadModel, ReadCache};
 use taskflow_domain::ports::{
     HealthProbe, IdempotencyStore, OutboxReader, RateLimiter, RefreshTokenStore, TaskReadModel, UnitOfWork,
-    UserReadModel,
+    UserReadModel, UserTombstones,
 };
 
 use crate::config::Config;
@@ -92,8 +93,18 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
             Data::over(Storage::Postgres(pg.clone()), Arc::new(pg))
         }
     };
-    let Data { storage, uow, task_reads, user_reads, refresh_tokens, idempotency, outbox, health: database_health } =
-        data;
+    let Data {
+        storage,
+        uow,
+        task_reads,
+        user_reads,
+        refresh_tokens,
+        tombstones,
+        idempotency,
+        outbox,
+        health: database_health,
+    } = data;
+    let access_ttl = chrono::Duration::seconds(i64::from(config.access_token_ttl_secs));
     let mut deps = Deps {
         clock,
         ids,
@@ -104,6 +115,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
         tokens,
         refresh_tokens,
         read_cache: Arc::new(ReadCache::disabled()),
+        revoked_users: Arc::new(RevokedUsers::new(tombstones, access_ttl)),
     };
 
     let (limiter, idempotency, redis_health): (Arc<dyn RateLimiter>, Arc<dyn IdempotencyStore>, Arc<dyn HealthProbe>) =
@@ -156,6 +168,7 @@ struct Data {
     task_reads: Arc<dyn TaskReadModel>,
     user_reads: Arc<dyn UserReadModel>,
     refresh_tokens: Arc<dyn RefreshTokenStore>,
+    tombstones: Arc<dyn UserTombstones>,
     idempotency: Arc<dyn IdempotencyStore>,
     outbox: Arc<dyn OutboxReader>,
     health: Arc<dyn HealthProbe>,
@@ -168,6 +181,7 @@ impl Data {
             + TaskReadModel
             + UserReadModel
             + RefreshTokenStore
+            + UserTombstones
             + IdempotencyStore
             + OutboxReader
             + HealthProbe
@@ -179,6 +193,7 @@ impl Data {
             task_reads: store.clone(),
             user_reads: store.clone(),
             refresh_tokens: store.clone(),
+            tombstones: store.clone(),
             idempotency: store.clone(),
             outbox: store.clone(),
             health: store,

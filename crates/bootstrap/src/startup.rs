@@ -121,6 +121,7 @@ impl Application {
         let jobs: Option<JoinHandle<()>> =
             self.run_worker.then(|| tokio::spawn(worker::run(self.backends.outbox.clone(), stop.child_token())));
         tokio::spawn(crate::gauges::run(self.backends.storage.clone(), self.max_connections, stop.child_token()));
+        tokio::spawn(crate::revocations::run(self.backends.deps.clone(), stop.child_token()));
         tracing::info!(address = %self.listener.local_addr()?, "serving");
         let health = Arc::clone(&self.state.health);
         let grace = self.server.shutdown_grace;

@@ -1,4 +1,5 @@
-//! Port contract suites: the behaviour every storage, rate-limiter, idempotency and cache adapter must share.
+//! Port contract suites: the behaviour every storage (tombstones included), rate-limiter, idempotency and cache
+//! adapter must share.
 //!
 //! The in-memory, PostgreSQL and Redis adapters all run these suites unchanged, so the fakes used in tests stay
 //! honest and the real adapters agree with them. Each suite is a macro that expands, at the call site, into one
@@ -13,7 +14,9 @@
 
 use std::sync::Arc;
 
-use taskflow_domain::ports::{OutboxReader, RefreshTokenStore, TaskReadModel, UnitOfWork, UserReadModel};
+use taskflow_domain::ports::{
+    OutboxReader, RefreshTokenStore, TaskReadModel, UnitOfWork, UserReadModel, UserTombstones,
+};
 
 pub mod cache;
 pub mod fixtures;
@@ -21,6 +24,7 @@ pub mod idempotency;
 pub mod rate_limiter;
 pub mod refresh_tokens;
 pub mod storage;
+pub mod tombstones;
 
 mod macros;
 
@@ -37,4 +41,6 @@ pub struct StoragePorts {
     pub outbox: Arc<dyn OutboxReader>,
     /// Refresh-token families.
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+    /// Tombstones of deleted users.
+    pub tombstones: Arc<dyn UserTombstones>,
 }

@@ -15,7 +15,7 @@ macro_rules! __contract_cases {
     };
 }
 
-/// The storage contract (`UnitOfWork`, read models, outbox, refresh tokens).
+/// The storage contract (`UnitOfWork`, read models, outbox, refresh tokens, user tombstones).
 ///
 /// `$factory` is a path to an `async fn() -> StoragePorts` that returns fresh, empty storage on every call.
 #[macro_export]
@@ -23,6 +23,7 @@ macro_rules! storage_contract_tests {
     ($factory:path) => {
         $crate::__storage_cases!($factory);
         $crate::__refresh_token_cases!($factory);
+        $crate::__tombstone_cases!($factory);
     };
 }
 

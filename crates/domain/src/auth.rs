@@ -1,4 +1,5 @@
-//! Authentication facts: access-token claims, refresh tokens and their families, idempotency keys.
+//! Authentication facts: access-token claims, refresh tokens and their families, tombstones of deleted users,
+//! idempotency keys.
 
 use std::fmt;
 
@@ -91,6 +92,16 @@ pub enum ConsumeOutcome {
     Expired,
     /// No such token.
     Unknown,
+}
+
+/// The record that a user was deleted, kept for as long as an access token issued before the deletion could
+/// still be presented, so that every instance refuses such tokens (see [`crate::ports::UserTombstones`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserTombstone {
+    /// The deleted user.
+    pub user_id: UserId,
+    /// When the deletion happened.
+    pub deleted_at: DateTime<Utc>,
 }
 
 /// An `Idempotency-Key`: 1..=255 printable ASCII characters.

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::{
     AccessClaims, ConsumeOutcome, IdempotencyBegin, IdempotencyKey, NewRefreshToken, RefreshTokenHash,
-    RefreshTokenRecord, StoredResponse,
+    RefreshTokenRecord, StoredResponse, UserTombstone,
 };
 use crate::error::RepoError;
 use crate::events::DomainEvent;
@@ -119,11 +119,28 @@ pub trait RefreshTokenStore: Send + Sync {
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
     async fn revoke_family_of(&self, hash: &RefreshTokenHash) -> Result<bool, RepoError>;
 
-    /// Revokes every family of a user (on deletion).
+    /// Revokes every family of a user (on a password change; a deletion removes them with the user).
     ///
     /// # Errors
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
     async fn revoke_user(&self, user: UserId) -> Result<(), RepoError>;
+}
+
+/// The tombstones of deleted users, written by [`UserRepository::delete`]. Every instance reads the recent ones
+/// periodically, so that access tokens of deleted users are refused without a query per request.
+#[async_trait]
+pub trait UserTombstones: Send + Sync {
+    /// The tombstones of users deleted at or after `since`, in no particular order.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn deleted_since(&self, since: DateTime<Utc>) -> Result<Vec<UserTombstone>, RepoError>;
+
+    /// Forgets the tombstones of users deleted before `before`; returns how many were forgotten.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
 }
 
 /// Opens units of work: one per command, spanning all its writes and the events it records.
@@ -219,11 +236,13 @@ pub trait UserRepository: Send + Sync {
     /// [`RepoError::Duplicate`] when the new email is taken.
     async fn update(&self, user: &User) -> Result<(), RepoError>;
 
-    /// Deletes a user and all their tasks; returns whether the user existed.
+    /// Deletes a user with all their tasks and refresh tokens (so every session of theirs ends), and records a
+    /// [`UserTombstone`] `(id, at)` in the same unit of work, readable through [`UserTombstones`] once committed.
+    /// Returns whether the user existed (no tombstone is written when not).
     ///
     /// # Errors
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
-    async fn delete(&self, id: UserId) -> Result<bool, RepoError>;
+    async fn delete(&self, id: UserId, at: DateTime<Utc>) -> Result<bool, RepoError>;
 }
 
 /// The transactional outbox: events written in the same unit of work as the change they describe.

@@ -14,6 +14,7 @@ mod listing;
 mod read;
 mod refresh;
 mod tables;
+mod tombstones;
 mod transaction;
 mod tx_tasks;
 mod tx_users;
@@ -30,7 +31,8 @@ use refresh::RefreshTable;
 use tables::Tables;
 pub use transaction::InMemoryTransaction;
 
-/// Users, tasks, the outbox, refresh tokens and idempotency keys, in memory. Clones share the same data.
+/// Users, tasks, the outbox, refresh tokens, tombstones of deleted users and idempotency keys, in memory. Clones
+/// share the same data.
 #[derive(Clone, Default)]
 pub struct InMemoryStore {
     shared: Arc<Shared>,
@@ -39,7 +41,7 @@ pub struct InMemoryStore {
 /// The state behind every clone of one store.
 #[derive(Default)]
 pub(crate) struct Shared {
-    /// The committed users, tasks and outbox.
+    /// The committed users, tasks, outbox and tombstones.
     pub(crate) tables: RwLock<Tables>,
     /// Held by the open unit of work, if any.
     pub(crate) writer: Arc<tokio::sync::Mutex<()>>,

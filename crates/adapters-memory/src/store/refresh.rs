@@ -36,6 +36,14 @@ impl RefreshTable {
         self.tokens.retain(|_, t| t.record.expires_at > now);
     }
 
+    /// Forgets every token and family of a deleted user, as PostgreSQL's `ON DELETE CASCADE` does.
+    pub(crate) fn forget_user(&mut self, user: UserId) {
+        for family in self.families.remove(&user).unwrap_or_default() {
+            self.revoked.remove(&family);
+        }
+        self.tokens.retain(|_, t| t.record.user_id != user);
+    }
+
     fn consume(&mut self, hash: &RefreshTokenHash, now: DateTime<Utc>) -> ConsumeOutcome {
         let Some(token) = self.tokens.get_mut(hash) else {
             return ConsumeOutcome::Unknown;

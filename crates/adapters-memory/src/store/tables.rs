@@ -2,13 +2,14 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
 use taskflow_domain::events::DomainEvent;
 use taskflow_domain::ids::{EventId, TaskId, UserId};
 use taskflow_domain::policy::TaskScope;
 use taskflow_domain::task::Task;
 use taskflow_domain::user::{EmailAddress, User};
 
-/// Committed users, tasks and undispatched events.
+/// Committed users, tasks, undispatched events and tombstones of deleted users.
 #[derive(Debug, Default)]
 pub(crate) struct Tables {
     pub(crate) users: HashMap<UserId, User>,
@@ -21,6 +22,8 @@ pub(crate) struct Tables {
     pub(crate) outbox: BTreeMap<u64, DomainEvent>,
     pub(crate) outbox_seq: HashMap<EventId, u64>,
     next_seq: u64,
+    /// When each deleted user was deleted (until pruned).
+    pub(crate) tombstones: HashMap<UserId, DateTime<Utc>>,
 }
 
 impl Tables {

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use taskflow_domain::RepoError;
+use taskflow_domain::auth::UserTombstone;
 use taskflow_domain::events::DomainEvent;
 use taskflow_domain::ids::{TaskId, UserId};
 use taskflow_domain::ports::{EventOutbox, TaskRepository, Transaction, UserRepository};
@@ -21,6 +22,7 @@ pub(crate) struct Staged {
     pub(crate) users: HashMap<UserId, Option<User>>,
     pub(crate) tasks: HashMap<TaskId, Option<Task>>,
     pub(crate) events: Vec<DomainEvent>,
+    pub(crate) tombstones: Vec<UserTombstone>,
 }
 
 /// An open unit of work on an [`super::InMemoryStore`].
@@ -110,14 +112,26 @@ impl Transaction for InMemoryTransaction {
             }
         }
         // Users go last, taking any task of theirs with them (their tasks are staged as deleted already).
-        for id in deleted_users {
-            tables.remove_user(id);
+        for id in &deleted_users {
+            tables.remove_user(*id);
+        }
+        for tombstone in staged.tombstones {
+            tables.tombstones.insert(tombstone.user_id, tombstone.deleted_at);
         }
         for event in staged.events {
             tables.push_event(event);
         }
+        drop(tables);
+        // Like PostgreSQL's ON DELETE CASCADE: a deleted user's refresh tokens go with them. The refresh table has
+        // its own lock, never taken while holding the tables' one.
+        if !deleted_users.is_empty() {
+            let mut refresh = lock(&self.shared.refresh);
+            for id in deleted_users {
+                refresh.forget_user(id);
+            }
+        }
         Ok(())
-        // The tables' write lock is released here, then the writer lock when `self` drops.
+        // The writer lock is released when `self` drops.
     }
 }
 

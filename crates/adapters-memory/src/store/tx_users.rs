@@ -1,7 +1,9 @@
-//! User writes inside an [`InMemoryTransaction`]: unique emails and cascading deletes.
+//! User writes inside an [`InMemoryTransaction`]: unique emails, and cascading deletes that leave a tombstone.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use taskflow_domain::RepoError;
+use taskflow_domain::auth::UserTombstone;
 use taskflow_domain::ids::UserId;
 use taskflow_domain::ports::UserRepository;
 use taskflow_domain::user::User;
@@ -47,7 +49,7 @@ impl UserRepository for InMemoryTransaction {
         Ok(())
     }
 
-    async fn delete(&self, id: UserId) -> Result<bool, RepoError> {
+    async fn delete(&self, id: UserId, at: DateTime<Utc>) -> Result<bool, RepoError> {
         let mut staged = lock(&self.staged);
         if self.effective_user(&staged, id).is_none() {
             return Ok(false);
@@ -56,6 +58,7 @@ impl UserRepository for InMemoryTransaction {
             staged.tasks.insert(task, None);
         }
         staged.users.insert(id, None);
+        staged.tombstones.push(UserTombstone { user_id: id, deleted_at: at });
         Ok(true)
     }
 }

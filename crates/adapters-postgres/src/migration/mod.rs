@@ -13,6 +13,7 @@ mod m20261125_000002_create_tasks;
 mod m20261125_000003_create_refresh_tokens;
 mod m20261125_000004_create_idempotency_keys;
 mod m20261125_000005_create_outbox_events;
+mod m20261130_000006_create_user_tombstones;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_create_refresh_tokens::Migration),
             Box::new(m20261125_000004_create_idempotency_keys::Migration),
             Box::new(m20261125_000005_create_outbox_events::Migration),
+            Box::new(m20261130_000006_create_user_tombstones::Migration),
         ]
     }
 }

@@ -1,4 +1,5 @@
-//! Authentication use cases: register, login, refresh, logout, me; and checking access tokens.
+//! Authentication use cases: register, login, refresh, logout, me; and checking access tokens, including
+//! refusing those of deleted users ([`RevokedUsers`]).
 
 mod authenticate;
 mod login;
@@ -6,6 +7,7 @@ mod logout;
 mod me;
 mod refresh;
 mod register;
+mod revoked;
 
 use chrono::Duration;
 use taskflow_domain::FamilyId;
@@ -13,6 +15,7 @@ use taskflow_domain::auth::{AccessClaims, RefreshTokenRecord};
 use taskflow_domain::user::User;
 
 pub use register::Registration;
+pub use revoked::RevokedUsers;
 
 use crate::Deps;
 use crate::error::AppError;

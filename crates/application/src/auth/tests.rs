@@ -90,9 +90,9 @@ async fn ten_parallel_refreshes_of_one_token_let_at_most_one_through() {
 async fn logout_revokes_the_family_and_ignores_unknown_tokens() {
     let w = world();
     let (session, _) = w.user("ann@example.com").await;
-    assert_ok!(w.auth.logout(&session.refresh_token).await);
+    assert_ok!(w.auth.logout(&session.refresh_token, None).await);
     assert_matches!(w.auth.refresh(&session.refresh_token).await, Err(AppError::Unauthenticated));
-    assert_ok!(w.auth.logout("never-issued").await);
+    assert_ok!(w.auth.logout("never-issued", None).await);
 }
 
 #[tokio::test]

@@ -23,4 +23,6 @@ impl UserService {
 }
 
 #[cfg(test)]
+mod deleted_tests;
+#[cfg(test)]
 mod tests;

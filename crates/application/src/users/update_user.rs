@@ -26,7 +26,8 @@ impl UserService {
     /// stolen sessions end with it.
     ///
     /// # Errors
-    /// [`AppError::NotFound`] for an unknown or hidden user; [`AppError::Forbidden`] when a non-admin sets a
+    /// [`AppError::NotFound`] for an unknown or hidden user; [`AppError::Unauthenticated`] when it is the caller's
+    /// own account and was deleted since their token was issued; [`AppError::Forbidden`] when a non-admin sets a
     /// role; [`AppError::Conflict`] when the new email is taken.
     #[tracing::instrument(name = "users.update", skip_all, fields(user_id = %actor.user_id, target = %id))]
     pub async fn update_user(&self, actor: Actor, id: UserId, update: UserUpdate) -> Result<User, AppError> {
@@ -42,7 +43,10 @@ impl UserService {
         let patch = UserPatch { email: update.email, name: update.name, role: update.role, password_hash };
 
         let tx = self.deps.uow.begin().await?;
-        let mut user = tx.users().find_for_update(id).await?.ok_or(AppError::NotFound("user"))?;
+        let Some(mut user) = tx.users().find_for_update(id).await? else {
+            // The caller's own account was deleted since their token was issued: 401, as on /auth/me.
+            return Err(if id == actor.user_id { AppError::Unauthenticated } else { AppError::NotFound("user") });
+        };
         user.apply(patch, self.deps.clock.now());
         match tx.users().update(&user).await {
             Err(RepoError::Duplicate { .. }) => {

@@ -110,7 +110,7 @@ pub async fn deleting_a_user_deletes_their_tasks(ports: StoragePorts) {
 
     // Act
     let tx = ports.uow.begin().await.expect("begin");
-    let existed = tx.users().delete(ann.id()).await.expect("delete");
+    let existed = tx.users().delete(ann.id(), at(5)).await.expect("delete");
     tx.commit().await.expect("commit");
 
     // Assert
@@ -127,7 +127,7 @@ pub async fn deleting_a_user_deletes_their_tasks(ports: StoragePorts) {
 pub async fn deleting_an_unknown_user_reports_false(ports: StoragePorts) {
     // Act
     let tx = ports.uow.begin().await.expect("begin");
-    let existed = tx.users().delete(fixtures::user_id()).await.expect("delete");
+    let existed = tx.users().delete(fixtures::user_id(), at(5)).await.expect("delete");
     tx.commit().await.expect("commit");
 
     // Assert
