@@ -20,6 +20,7 @@ macro_rules! on_both_backends {
 }
 
 mod auth;
+mod deleted_users;
 mod errors;
 mod hardening;
 mod helpers;
