@@ -1,19 +1,114 @@
-//! Metrics: request counts and latency histograms by route template and status, and the Prometheus recorder.
+//! Metrics: request counts and latency histograms by route template and status, process figures, build info, the
+//! `# HELP` text of every metric the workspace records, and the Prometheus recorder.
 
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Latency buckets in seconds, from 1 ms to 10 s.
 const LATENCY_BUCKETS: [f64; 14] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 7.5, 10.0];
 
-/// Installs the process-wide Prometheus recorder once (histograms, not summaries) and returns its handle.
-/// Later calls return the same handle, so several routers in one process (tests) share it.
+/// The gauge that carries the version as a label, always 1.
+pub const BUILD_INFO: &str = "taskflow_build_info";
+
+/// What kind of metric a name is, for its `# TYPE` and description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// Every metric name recorded anywhere in the workspace (HTTP, application, Redis and bootstrap crates), with its
+/// kind, unit and help text. One table, so `/metrics` has a `# HELP` line for each; a test scans the workspace's
+/// sources and fails when a recorded name is missing here.
+const DESCRIPTIONS: &[(&str, Kind, Option<Unit>, &str)] = &[
+    // HTTP edge (this crate).
+    ("http_requests_total", Kind::Counter, None, "HTTP requests answered, by method, route template and status."),
+    (
+        "http_request_duration_seconds",
+        Kind::Histogram,
+        Some(Unit::Seconds),
+        "HTTP request latency in seconds, by method, route template and status.",
+    ),
+    (
+        "rate_limit_decisions_total",
+        Kind::Counter,
+        None,
+        "Rate-limit decisions, by scope (auth: per IP on login/register/refresh; api: everything else) and \
+         decision (allowed or refused).",
+    ),
+    (
+        "rate_limiter_errors_total",
+        Kind::Counter,
+        None,
+        "Requests served unlimited because the rate limiter failed (neither Redis nor the fallback decided).",
+    ),
+    // Read cache (application).
+    ("cache_hits_total", Kind::Counter, None, "Read-cache hits, by kind of read."),
+    ("cache_misses_total", Kind::Counter, None, "Read-cache misses, by kind of read."),
+    ("cache_invalidations_total", Kind::Counter, None, "Read-cache invalidations after a committed write."),
+    (
+        "cache_errors_total",
+        Kind::Counter,
+        None,
+        "Read-cache operations that failed, by operation (get, set, invalidate).",
+    ),
+    // Redis adapter.
+    (
+        "redis_command_duration_seconds",
+        Kind::Histogram,
+        Some(Unit::Seconds),
+        "Latency of Redis calls in seconds (pool checkout included), by operation.",
+    ),
+    ("redis_errors_total", Kind::Counter, None, "Failed Redis calls, by operation and kind of failure."),
+    ("redis_breaker_state", Kind::Gauge, None, "Redis circuit breaker state: 0 closed, 1 half-open, 2 open."),
+    ("redis_breaker_transitions_total", Kind::Counter, None, "Redis circuit breaker transitions, by new state."),
+    (
+        "rate_limit_fallback_total",
+        Kind::Counter,
+        None,
+        "Rate-limit decisions taken by the per-instance fallback because the shared limiter was unavailable.",
+    ),
+    ("rate_limit_degraded", Kind::Gauge, None, "1 while rate limiting falls back to per-instance limits, else 0."),
+    // Bootstrap: the outbox relay and the database pool.
+    ("events_published_total", Kind::Counter, None, "Domain events relayed from the outbox, by kind."),
+    ("db_pool_connections", Kind::Gauge, None, "PostgreSQL pool connections, by state (idle or in_use)."),
+    ("db_pool_max_connections", Kind::Gauge, None, "The PostgreSQL pool's maximum size (DATABASE_MAX_CONNECTIONS)."),
+    // Process.
+    (BUILD_INFO, Kind::Gauge, None, "Always 1; the label `version` is the running build's version."),
+];
+
+/// The process figures (`process_resident_memory_bytes`, `process_open_fds`, `process_threads`,
+/// `process_cpu_seconds_total`, `process_start_time_seconds`, ...), read from the OS on each scrape.
+static PROCESS: LazyLock<metrics_process::Collector> = LazyLock::new(metrics_process::Collector::default);
+
+/// Registers the help text (and unit) of every metric the workspace records with the installed recorder, and
+/// the build-info gauge. Called once, by [`prometheus_handle`], right after the recorder is installed; calling
+/// it again only repeats the same descriptions.
+pub fn describe_metrics() {
+    for &(name, kind, unit, help) in DESCRIPTIONS {
+        match (kind, unit) {
+            (Kind::Counter, Some(unit)) => describe_counter!(name, unit, help),
+            (Kind::Counter, None) => describe_counter!(name, help),
+            (Kind::Gauge, Some(unit)) => describe_gauge!(name, unit, help),
+            (Kind::Gauge, None) => describe_gauge!(name, help),
+            (Kind::Histogram, Some(unit)) => describe_histogram!(name, unit, help),
+            (Kind::Histogram, None) => describe_histogram!(name, help),
+        }
+    }
+    PROCESS.describe();
+    metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+}
+
+/// Installs the process-wide Prometheus recorder once (histograms, not summaries), describes every metric, and
+/// returns its handle. Later calls return the same handle, so several routers in one process (tests) share it.
 #[must_use]
 pub fn prometheus_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -27,26 +122,153 @@ pub fn prometheus_handle() -> PrometheusHandle {
             // Another recorder may already be installed by an embedder; ours then renders nothing, which is
             // better than refusing to start.
             let _ = metrics::set_global_recorder(recorder);
+            describe_metrics();
             handle
         })
         .clone()
 }
 
+/// The text `/metrics` serves: the process figures are read first, so they are as fresh as the scrape.
+#[must_use]
+pub fn render(handle: &PrometheusHandle) -> String {
+    PROCESS.collect();
+    handle.render()
+}
+
+/// The method as a bounded label: the standard methods, and `OTHER` for any other token a client sends (which
+/// would otherwise add a series, or a long field, per request).
+#[must_use]
+pub(crate) fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+/// The route template the request matched (`/tasks/{id}`, never a raw id), or `unmatched`.
+pub(crate) fn route_label(req: &Request) -> String {
+    req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned())
+}
+
 /// Records `http_requests_total` and `http_request_duration_seconds` by method, route template and status.
 pub async fn record_request(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    // Only the standard methods become labels: any other token a client sends would add a series per request.
-    let method = match *req.method() {
-        Method::GET | Method::POST | Method::PUT | Method::PATCH | Method::DELETE | Method::HEAD | Method::OPTIONS => {
-            req.method().as_str().to_owned()
-        }
-        _ => "OTHER".to_owned(),
-    };
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = method_label(req.method());
+    let route = route_label(&req);
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
+    let labels = [("method", method.to_owned()), ("route", route), ("status", status)];
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels).record(start.elapsed().as_secs_f64());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+
+    use super::DESCRIPTIONS;
+
+    /// Every `.rs` file under `dir`.
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The first argument of every `counter!(`, `gauge!(` and `histogram!(` call (not `describe_*!`), resolving
+    /// `pub const NAME: &str = "...";` constants.
+    fn recorded_names(sources: &[String]) -> BTreeSet<String> {
+        let consts: Vec<(String, String)> = sources
+            .iter()
+            .flat_map(|s| s.lines())
+            .filter_map(|line| {
+                let rest = line.trim().strip_prefix("pub const ")?;
+                let (ident, value) = rest.split_once(": &str = \"")?;
+                Some((ident.to_owned(), value.split('"').next()?.to_owned()))
+            })
+            .collect();
+        let mut names = BTreeSet::new();
+        for source in sources {
+            // Comments mention the macros too; only code records.
+            let source: String =
+                source.lines().filter(|l| !l.trim_start().starts_with("//")).flat_map(|l| [l, "\n"]).collect();
+            for macro_name in ["counter!(", "gauge!(", "histogram!("] {
+                for (at, _) in source.match_indices(macro_name) {
+                    if source[..at].ends_with("describe_") {
+                        continue;
+                    }
+                    let arg = source[at + macro_name.len()..].trim_start();
+                    let name = match arg.strip_prefix('"') {
+                        Some(literal) => {
+                            let literal = literal.split('"').next().unwrap_or_default();
+                            // The scanner's own needles, in this test, are strings but not metric names.
+                            if literal.is_empty() || !literal.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                                continue;
+                            }
+                            literal.to_owned()
+                        }
+                        None => {
+                            let ident = arg.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).next();
+                            match consts.iter().find(|(known, _)| Some(known.as_str()) == ident) {
+                                Some((_, value)) => value.clone(),
+                                None => panic!("metric name {ident:?} is neither a literal nor a known constant"),
+                            }
+                        }
+                    };
+                    names.insert(name);
+                }
+            }
+        }
+        names
+    }
+
+    /// The sources of every crate of the workspace.
+    fn workspace_sources() -> Vec<String> {
+        let crates = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(crates).unwrap().flatten() {
+            let src = entry.path().join("src");
+            if src.is_dir() {
+                rust_files(&src, &mut files);
+            }
+        }
+        files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect()
+    }
+
+    #[test]
+    fn every_metric_the_workspace_records_has_a_description() {
+        // Arrange
+        let sources = workspace_sources();
+
+        // Act
+        let recorded = recorded_names(&sources);
+
+        // Assert
+        assert!(recorded.contains("http_requests_total") && recorded.contains("redis_errors_total"), "{recorded:?}");
+        let described: BTreeSet<&str> = DESCRIPTIONS.iter().map(|(name, ..)| *name).collect();
+        let missing: Vec<&String> = recorded.iter().filter(|n| !described.contains(n.as_str())).collect();
+        assert!(missing.is_empty(), "recorded but not described: {missing:?}");
+        let stale: Vec<&&str> = described.iter().filter(|n| !recorded.contains(**n)).collect();
+        assert!(stale.is_empty(), "described but recorded nowhere: {stale:?}");
+    }
+
+    #[test]
+    fn one_counter_counts_rate_limit_decisions() {
+        let recorded = recorded_names(&workspace_sources());
+        assert!(recorded.contains("rate_limit_decisions_total"));
+        assert!(!recorded.contains("rate_limiter_decisions_total"), "the duplicate decision counter is back");
+    }
 }

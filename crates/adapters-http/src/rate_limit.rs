@@ -65,12 +65,12 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
         return next.run(req).await;
     }
     let ip = client_ip(&req, state.settings.trust_proxy).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-    let (key, per_minute) = if is_auth_endpoint(&req) {
-        (format!("auth:ip:{ip}"), state.settings.rate_limit_auth_per_minute)
+    let (scope, key, per_minute) = if is_auth_endpoint(&req) {
+        ("auth", format!("auth:ip:{ip}"), state.settings.rate_limit_auth_per_minute)
     } else if let Some(actor) = req.extensions().get::<Actor>() {
-        (format!("api:user:{}", actor.user_id), state.settings.rate_limit_per_minute)
+        ("api", format!("api:user:{}", actor.user_id), state.settings.rate_limit_per_minute)
     } else {
-        (format!("api:ip:{ip}"), state.settings.rate_limit_per_minute)
+        ("api", format!("api:ip:{ip}"), state.settings.rate_limit_per_minute)
     };
     let decision = match state.limiter.check(&key, per_minute, MINUTE).await {
         Ok(decision) => decision,
@@ -82,7 +82,9 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
             return next.run(req).await;
         }
     };
-    metrics::counter!("rate_limiter_decisions_total", "allowed" => decision.allowed.to_string()).increment(1);
+    // The one decision counter, whichever limiter (Redis, its per-instance fallback, in-process) decided.
+    let outcome = if decision.allowed { "allowed" } else { "refused" };
+    metrics::counter!("rate_limit_decisions_total", "scope" => scope, "decision" => outcome).increment(1);
     let mut response = if decision.allowed {
         next.run(req).await
     } else {

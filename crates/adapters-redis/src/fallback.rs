@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use taskflow_domain::error::RepoError;
 use taskflow_domain::ports::{RateDecision, RateLimiter};
 
-use crate::metrics::{RATE_LIMIT_DEGRADED, RATE_LIMIT_FALLBACK, record_decision};
+use crate::metrics::{RATE_LIMIT_DEGRADED, RATE_LIMIT_FALLBACK};
 
 /// A [`RateLimiter`] that asks `primary` (the shared Redis limiter) and, when it is unavailable, `fallback` (a
 /// per-instance limiter such as the in-memory one), so Redis being down never fails a request.
@@ -59,9 +59,7 @@ impl RateLimiter for FallbackRateLimiter {
                     metrics::gauge!(RATE_LIMIT_DEGRADED).set(1.0);
                 }
                 metrics::counter!(RATE_LIMIT_FALLBACK).increment(1);
-                let decision = self.fallback.check(key, limit, period).await?;
-                record_decision("fallback", decision.allowed);
-                Ok(decision)
+                self.fallback.check(key, limit, period).await
             }
             Ok(decision) => {
                 if self.degraded.swap(false, Ordering::Relaxed) {

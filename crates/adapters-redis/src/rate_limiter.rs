@@ -9,7 +9,6 @@ use taskflow_domain::error::RepoError;
 use taskflow_domain::ports::{RateDecision, RateLimiter};
 
 use crate::client::RedisClient;
-use crate::metrics::record_decision;
 
 static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("gcra.lua")));
 
@@ -47,7 +46,6 @@ impl RateLimiter for RedisRateLimiter {
     async fn check(&self, key: &str, limit: u32, period: Duration) -> Result<RateDecision, RepoError> {
         if limit == 0 {
             // Nothing is ever allowed; no need to ask Redis.
-            record_decision("redis", false);
             return Ok(RateDecision {
                 allowed: false,
                 limit,
@@ -65,7 +63,6 @@ impl RateLimiter for RedisRateLimiter {
             })
             .await?;
         let allowed = allowed == 1;
-        record_decision("redis", allowed);
         Ok(RateDecision {
             allowed,
             limit,
