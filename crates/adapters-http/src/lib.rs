@@ -4,6 +4,7 @@
 //! [`router`] builds the whole API from an [`AppState`] of use cases; it opens no socket, so tests drive it with
 //! `tower::ServiceExt::oneshot`.
 
+mod access_log;
 mod auth;
 mod dto;
 pub mod error;
@@ -38,7 +39,6 @@ use tower::load_shed::LoadShedLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
-use tower_http::trace::TraceLayer;
 
 pub use openapi::ApiDoc;
 
@@ -111,6 +111,7 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetSensitiveHeadersLayer::new([axum::http::header::AUTHORIZATION]))
                 .layer(axum::middleware::from_fn(request_id::request_id))
+                .layer(axum::middleware::from_fn(access_log::access_log))
                 .layer(axum::middleware::from_fn(observability::record_request))
                 .layer(axum::middleware::from_fn(middleware::problem_for_bare_errors))
                 // Past `max_in_flight` requests, shed at once with 503 instead of queueing without bound.
@@ -118,7 +119,6 @@ pub fn router(state: AppState) -> Router {
                 .layer(LoadShedLayer::new())
                 .layer(GlobalConcurrencyLimitLayer::new(state.settings.max_in_flight))
                 .layer(CatchPanicLayer::custom(middleware::panic_response))
-                .layer(TraceLayer::new_for_http().on_failure(()))
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, timeout))
                 .layer(DefaultBodyLimit::max(BODY_LIMIT))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate))

@@ -23,6 +23,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim());
     if let Some(Ok(actor)) = bearer.map(|token| state.auth.authenticate(token)) {
+        crate::access_log::note_user(req.extensions(), &actor);
         req.extensions_mut().insert(actor);
     }
     next.run(req).await
