@@ -225,6 +225,10 @@ impl Config {
         {
             return Err(ConfigError("REDIS_URL: must be a redis:// or rediss:// URL".into()));
         }
+        // A filter that does not parse is refused like any other bad value, rather than quietly becoming `info`.
+        if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.rust_log) {
+            return Err(ConfigError(format!("RUST_LOG: not a valid log filter ({err})")));
+        }
         Ok(())
     }
 }
@@ -280,6 +284,8 @@ mod tests {
             ("HOST", "not an ip"),
             ("SHUTDOWN_GRACE_SECS", "0"),
             ("MAX_IN_FLIGHT_REQUESTS", "19"),
+            ("RUST_LOG", "info,sqlx=loud"),
+            ("RUST_LOG", "taskflow=[{"),
         ] {
             Jail::expect_with(|jail| {
                 let err = load_in(jail, &[(var, value)]).unwrap_err().to_string();
