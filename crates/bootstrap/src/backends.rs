@@ -127,6 +127,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
             Some(url) => {
                 let settings = RedisSettings::new(url.expose()).with_key_prefix(config.redis_key_prefix.clone());
                 let client = RedisClient::connect(&settings).context("REDIS_URL")?;
+                warn_if_unreachable(&client, url.expose()).await;
                 let cache = Arc::new(ReadCache::new(
                     Arc::new(RedisCacheStore::new(client.clone())),
                     Duration::from_secs(u64::from(config.cache_ttl_secs)),
@@ -159,6 +160,26 @@ async fn resync_cache(cache: Weak<ReadCache>) {
         let Some(cache) = cache.upgrade() else { break };
         cache.resync().await;
     }
+}
+
+/// Says so at start when Redis does not answer (one PING, bounded by the client's timeouts): the service then runs
+/// degraded until Redis returns, which it picks up by itself. The address is logged without credentials.
+async fn warn_if_unreachable(client: &RedisClient, url: &str) {
+    if !RedisHealthProbe::new(client.clone()).check().await.up {
+        tracing::warn!(
+            redis = %redis_address(url),
+            "Redis is unreachable: serving degraded (no shared cache, per-instance rate limits) until it answers"
+        );
+    }
+}
+
+/// `scheme://host:port/db` of a Redis URL: no user, password or query parameters, so it is safe to log.
+fn redis_address(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("redis", url));
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    if path.is_empty() { format!("{scheme}://{host}") } else { format!("{scheme}://{host}/{path}") }
 }
 
 /// The data ports, all served by one store.
@@ -209,5 +230,87 @@ struct InProcess;
 impl HealthProbe for InProcess {
     async fn check(&self) -> taskflow_domain::ports::ComponentHealth {
         taskflow_domain::ports::ComponentHealth { up: true, kind: "in-memory", latency: Duration::ZERO }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::fmt::MakeWriter;
+
+    use super::*;
+    use crate::config::Secret;
+
+    #[test]
+    fn the_logged_redis_address_has_no_credentials() {
+        for (url, address) in [
+            ("redis://:hunter2@10.0.0.5:6380/2", "redis://10.0.0.5:6380/2"),
+            ("rediss://app:hunter2@cache.internal:6379", "rediss://cache.internal:6379"),
+            ("redis://127.0.0.1:6379/0?password=hunter2", "redis://127.0.0.1:6379/0"),
+            ("redis://127.0.0.1", "redis://127.0.0.1"),
+        ] {
+            assert_eq!(redis_address(url), address, "{url}");
+        }
+    }
+
+    /// A log sink the test reads back.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Sink {
+        type Writer = Self;
+
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    /// The warnings `build` logs with `REDIS_URL=url` (in-memory storage).
+    async fn warnings_at_start(url: &str) -> String {
+        let sink = Sink::default();
+        let subscriber =
+            tracing_subscriber::fmt().with_max_level(tracing::Level::WARN).with_ansi(false).with_writer(sink.clone());
+        let _guard = tracing::subscriber::set_default(subscriber.finish());
+        let config = Config {
+            redis_url: Some(Secret::from(url.to_owned())),
+            token_key: Some(Secret::from("ab".repeat(32))),
+            ..Config::default()
+        };
+        build(&config).await.expect("Redis being down does not stop the start");
+        String::from_utf8(sink.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn unreachable_redis_at_start_is_a_warning_naming_its_address_without_password() {
+        // Arrange: nothing listens on port 1.
+        let url = "redis://:hunter2@127.0.0.1:1/0";
+
+        // Act
+        let log = warnings_at_start(url).await;
+
+        // Assert
+        assert!(log.contains("WARN") && log.contains("Redis is unreachable"), "no warning: {log}");
+        assert!(log.contains("degraded"), "{log}");
+        assert!(log.contains("redis://127.0.0.1:1/0"), "the address is not named: {log}");
+        assert!(!log.contains("hunter2"), "the password was logged: {log}");
+    }
+
+    #[tokio::test]
+    async fn reachable_redis_at_start_is_not_a_warning() {
+        let log = warnings_at_start(&taskflow_adapters_redis::testing::redis_url()).await;
+        assert!(!log.contains("Redis is unreachable"), "{log}");
     }
 }
