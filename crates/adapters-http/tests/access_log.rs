@@ -141,3 +141,31 @@ async fn a_route_with_an_id_is_logged_by_its_template() {
     assert_eq!(lines[0]["route"], "/tasks/{id}", "{}", lines[0]);
     assert_eq!(lines[0]["status"], 404, "{}", lines[0]);
 }
+
+#[tokio::test]
+async fn a_request_dropped_before_its_response_is_logged_as_cancelled() {
+    // Arrange: a login whose body never arrives, so the handler waits until the client gives up.
+    let app = app();
+    let (log, _guard) = capture();
+    let stalled = futures::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+    let request = Request::post("/auth/login?email=hidden%40example.com")
+        .header("content-type", "application/json")
+        .header("x-request-id", "access-log-cancelled")
+        .body(Body::from_stream(stalled))
+        .unwrap();
+
+    // Act: the client goes away (the request's future is dropped).
+    let outcome = tokio::time::timeout(std::time::Duration::from_millis(300), send(&app, request)).await;
+
+    // Assert
+    assert!(outcome.is_err(), "the stalled request was answered");
+    let lines = log.access_lines();
+    assert_eq!(lines.len(), 1, "{}", log.text());
+    assert_eq!(lines[0]["message"], "request cancelled", "{}", lines[0]);
+    assert_eq!(lines[0]["cancelled"], true, "{}", lines[0]);
+    assert_eq!(lines[0]["request_id"], "access-log-cancelled", "{}", lines[0]);
+    assert_eq!(lines[0]["route"], "/auth/login", "{}", lines[0]);
+    assert!(lines[0].get("status").is_none(), "{}", lines[0]);
+    assert!(lines[0]["latency_ms"].as_f64().is_some_and(|ms| ms >= 250.0), "{}", lines[0]);
+    assert!(!log.text().contains("hidden"), "a query value was logged: {}", log.text());
+}
