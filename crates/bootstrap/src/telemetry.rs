@@ -11,10 +11,14 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 use crate::config::LogFormat;
 
 /// Installs the global subscriber, writing to stdout, with ANSI colour codes only when stdout is a terminal (so
-/// files, pipes and log collectors get plain text). Safe to call more than once (later calls are ignored), so
-/// tests can call it. `filter` has been validated with the configuration (`RUST_LOG`).
+/// files, pipes and log collectors get plain text), and the Prometheus recorder with every metric's description.
+/// Safe to call more than once (later calls are ignored), so tests can call it. `filter` has been validated with
+/// the configuration (`RUST_LOG`).
 pub fn init(filter: &str, format: LogFormat) {
     let _ = subscriber(filter, format, std::io::stdout().is_terminal(), std::io::stdout).try_init();
+    // Installed before any adapter is built, so figures recorded while connecting (the Redis breaker's first
+    // state) are not lost to the no-op recorder.
+    let _ = taskflow_adapters_http::observability::prometheus_handle();
 }
 
 /// The subscriber [`init`] installs, writing to `writer`, with colour codes when `ansi` (pretty format only:
