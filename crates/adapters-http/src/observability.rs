@@ -77,6 +77,13 @@ const DESCRIPTIONS: &[(&str, Kind, Option<Unit>, &str)] = &[
         "Rate-limit decisions taken by the per-instance fallback because the shared limiter was unavailable.",
     ),
     ("rate_limit_degraded", Kind::Gauge, None, "1 while rate limiting falls back to per-instance limits, else 0."),
+    // Password hashing (crypto adapter).
+    (
+        "password_work_refused_total",
+        Kind::Counter,
+        None,
+        "Password hashes or checks refused (503) because every password worker was busy and the queue was full.",
+    ),
     // Bootstrap: the outbox relay and the database pool.
     ("events_published_total", Kind::Counter, None, "Domain events relayed from the outbox, by kind."),
     ("db_pool_connections", Kind::Gauge, None, "PostgreSQL pool connections, by state (idle or in_use)."),
