@@ -57,9 +57,14 @@ pub async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
     Response::from_parts(parts, fresh.into_body())
 }
 
-/// A panic is a bug: answer an opaque 500 (the panic message is logged by the trace layer, never sent).
-pub fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
-    tracing::error!("handler panicked");
+/// A panic is a bug: log its message here and answer an opaque 500 (the message is never sent).
+pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with no message".to_owned());
+    tracing::error!(panic = %message, "handler panicked");
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "an unexpected error occurred").into_response()
 }
 

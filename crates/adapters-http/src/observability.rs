@@ -32,6 +32,30 @@ const DESCRIPTIONS: &[(&str, Kind, Option<Unit>, &str)] = &[
     // HTTP edge (this crate).
     ("http_requests_total", Kind::Counter, None, "HTTP requests answered, by method, route template and status."),
     (
+        "http_requests_shed_total",
+        Kind::Counter,
+        None,
+        "Requests answered 503 at once because MAX_IN_FLIGHT_REQUESTS were already in flight.",
+    ),
+    (
+        "cache_bypassed",
+        Kind::Gauge,
+        None,
+        "1 while this instance owes cache invalidations that Redis did not take, and so reads and writes no cache.",
+    ),
+    (
+        "cache_invalidations_owed_total",
+        Kind::Counter,
+        None,
+        "Cache invalidations that failed and were remembered, to be delivered once Redis answers.",
+    ),
+    (
+        "cache_bypassed_reads_total",
+        Kind::Counter,
+        None,
+        "Reads served from the database without the cache because invalidations were owed, by kind.",
+    ),
+    (
         "http_request_duration_seconds",
         Kind::Histogram,
         Some(Unit::Seconds),
@@ -202,7 +226,10 @@ mod tests {
             .iter()
             .flat_map(|s| s.lines())
             .filter_map(|line| {
-                let rest = line.trim().strip_prefix("pub const ")?;
+                let line = line.trim();
+                let rest = ["pub const ", "pub(crate) const ", "pub(super) const ", "const "]
+                    .iter()
+                    .find_map(|prefix| line.strip_prefix(prefix))?;
                 let (ident, value) = rest.split_once(": &str = \"")?;
                 Some((ident.to_owned(), value.split('"').next()?.to_owned()))
             })

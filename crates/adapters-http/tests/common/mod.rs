@@ -34,6 +34,10 @@ pub fn app() -> Router {
         tokens: Arc::new(PasetoTokenIssuer::ephemeral()),
         refresh_tokens: store.clone(),
         read_cache: Arc::new(ReadCache::disabled()),
+        revoked_users: Arc::new(taskflow_application::auth::RevokedUsers::new(
+            store.clone(),
+            chrono::Duration::minutes(15),
+        )),
     };
     let auth = AuthSettings { access_ttl: chrono::Duration::minutes(15), refresh_ttl: chrono::Duration::days(7) };
     router(AppState {
