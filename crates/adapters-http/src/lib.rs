@@ -14,6 +14,7 @@ mod idempotency;
 mod middleware;
 pub mod observability;
 mod openapi;
+mod parse_errors;
 mod rate_limit;
 mod request_id;
 pub mod server;

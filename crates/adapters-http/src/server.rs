@@ -16,6 +16,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tower::ServiceExt as _;
 
+use crate::parse_errors::ProblemOnParseError;
+
 /// How the server treats connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerSettings {
@@ -78,7 +80,8 @@ pub async fn serve(
                     let app = app.clone();
                     async move { Ok::<_, Infallible>(app.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {})) }
                 });
-                let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+                let io = TokioIo::new(ProblemOnParseError::new(stream));
+                let connection = builder.serve_connection_with_upgrades(io, service).into_owned();
                 let connection = graceful.watch(connection);
                 connections.spawn(async move {
                     if let Err(error) = connection.await {

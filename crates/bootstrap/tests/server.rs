@@ -183,3 +183,28 @@ async fn readiness_answers_503_draining_from_the_moment_shutdown_begins() {
     assert!(live.starts_with("HTTP/1.1 200"), "still alive while draining: {live}");
     served.stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_hyper_refuses_before_routing_are_answered_as_problems_with_a_request_id() {
+    // Arrange
+    let served = serve_with(ServerSettings::default(), |_| {}).await;
+    let long_uri = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(64 * 1024));
+    let headers: String = (0..500).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let many_headers = format!("GET /health/live HTTP/1.1\r\nHost: x\r\n{headers}\r\n");
+    let cases = [(long_uri, "414"), (many_headers, "431"), ("GARBAGE\r\n\r\n".to_owned(), "400")];
+
+    for (raw, status) in cases {
+        // Act
+        let (answer, _) = exchange(served.addr, &raw, Duration::from_secs(5)).await;
+
+        // Assert
+        assert!(answer.starts_with(&format!("HTTP/1.1 {status} ")), "{answer}");
+        let lower = answer.to_ascii_lowercase();
+        assert!(lower.contains("content-type: application/problem+json"), "{answer}");
+        let id = lower.split("x-request-id: ").nth(1).and_then(|r| r.split("\r\n").next()).expect("a request id");
+        let body: serde_json::Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(body["status"].to_string(), status);
+        assert_eq!(body["requestId"], id, "the body names the same request id as the header");
+    }
+    served.stop.cancel();
+}
