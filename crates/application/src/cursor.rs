@@ -31,7 +31,7 @@ struct Wire {
 }
 
 fn fingerprint(sort: SortField, order: SortOrder, filter: &TaskFilter) -> String {
-    let digest = Sha256::digest(format!("{sort:?}|{order:?}|{filter:?}").as_bytes());
+    let digest = Sha256::digest(crate::query_key::filter_key(sort, order, filter).as_bytes());
     hex::encode(&digest[..8])
 }
 
@@ -114,6 +114,19 @@ mod tests {
             let c = encode(&pos, sort, SortOrder::Asc, &filter());
             assert_eq!(decode(&c, sort, SortOrder::Asc, &filter()), Ok(pos), "{sort:?}");
         }
+    }
+
+    /// A cursor issued for this query must keep working across releases: its fingerprint is part of the contract
+    /// with clients that hold it.
+    #[test]
+    fn a_cursor_issued_today_decodes_tomorrow() {
+        let pos = KeysetPosition { value: SortValue::Rank(2), id: TaskId::from_uuid(uuid::Uuid::nil()) };
+        let issued = encode(&pos, SortField::Priority, SortOrder::Desc, &filter());
+        assert_eq!(
+            issued,
+            "eyJxIjoiYzkxZGY4OTNlMmE4YzM0YSIsImsiOjIsImkiOiIwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDAifQ"
+        );
+        assert_eq!(decode(&issued, SortField::Priority, SortOrder::Desc, &filter()), Ok(pos));
     }
 
     #[test]

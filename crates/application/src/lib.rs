@@ -14,6 +14,7 @@ pub mod deps;
 pub mod error;
 pub mod health;
 pub mod idempotency;
+pub mod query_key;
 pub mod tasks;
 pub mod users;
 

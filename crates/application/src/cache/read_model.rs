@@ -14,6 +14,8 @@ use taskflow_domain::ports::TaskReadModel;
 use taskflow_domain::query::{TaskPage, TaskQuery, TaskStats, TaskView};
 use taskflow_domain::{RepoError, TaskId};
 
+use crate::query_key::scope_key;
+
 use super::{ReadCache, codec, generation_key};
 
 type Flight = Shared<oneshot::Receiver<Arc<Vec<u8>>>>;
@@ -23,13 +25,6 @@ pub struct CachedTaskReadModel {
     inner: Arc<dyn TaskReadModel>,
     cache: Arc<ReadCache>,
     flights: Mutex<HashMap<String, Flight>>,
-}
-
-fn scope_key(scope: TaskScope) -> String {
-    match scope {
-        TaskScope::All => "all".to_owned(),
-        TaskScope::Owner(owner) => format!("u:{owner}"),
-    }
 }
 
 /// "Now" to the second: reads that depend on the clock (stats, `overdue` filters) share a key for one second.
@@ -152,7 +147,7 @@ impl TaskReadModel for CachedTaskReadModel {
         let scope = query.filter.scope;
         // `now` matters only to the overdue filter; leaving it out otherwise lets every request share the key.
         let now = query.filter.overdue.map(|_| second(query.now));
-        let shape = format!("{:?}|{:?}|{:?}|{:?}|{now:?}", query.filter, query.sort, query.order, query.paging);
+        let shape = crate::query_key::query_key(query, now);
         let prefix = format!("list:{}:g", scope_key(scope));
         let suffix = format!(":{}", digest(&shape));
         let load = async { Ok(codec::encode_page(&self.inner.list(query).await?)) };
