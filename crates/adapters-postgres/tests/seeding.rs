@@ -10,6 +10,7 @@ use taskflow_contract_tests::fixtures::{t0, user};
 use taskflow_domain::policy::TaskScope;
 use taskflow_domain::ports::{TaskReadModel, UserReadModel};
 use taskflow_domain::query::PageRequest;
+use taskflow_domain::task::{TaskPriority, TaskStatus};
 
 #[tokio::test]
 async fn seeding_twice_keeps_one_copy_of_each_user_and_reports_progress() {
@@ -34,7 +35,8 @@ async fn seeding_twice_keeps_one_copy_of_each_user_and_reports_progress() {
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "progress only grows: {seen:?}");
     let stats = s.stats(TaskScope::All, t0()).await.expect("stats");
     assert_eq!(stats.total, 120_000);
-    assert!(stats.by_status.iter().all(|&c| c > 0) && stats.by_priority.iter().all(|&c| c > 0));
+    assert!(TaskStatus::ALL.iter().all(|&s| stats.by_status.of(s) > 0), "{stats:?}");
+    assert!(TaskPriority::ALL.iter().all(|&p| stats.by_priority.of(p) > 0), "{stats:?}");
     assert!(stats.overdue > 0);
     let mine = s.stats(TaskScope::Owner(owners[0]), t0()).await.expect("stats");
     assert_eq!(mine.total, 60_000, "spread evenly over the owners");

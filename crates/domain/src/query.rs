@@ -327,10 +327,74 @@ pub struct TaskStats {
     pub total: u64,
     /// Tasks overdue at the time of the query.
     pub overdue: u64,
-    /// Per status, in [`TaskStatus::ALL`] order.
-    pub by_status: [u64; 3],
-    /// Per priority, in [`TaskPriority::ALL`] order.
-    pub by_priority: [u64; 3],
+    /// Per status.
+    pub by_status: StatusCounts,
+    /// Per priority.
+    pub by_priority: PriorityCounts,
+}
+
+/// A count per [`TaskStatus`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    /// `PENDING` tasks.
+    pub pending: u64,
+    /// `IN_PROGRESS` tasks.
+    pub in_progress: u64,
+    /// `COMPLETED` tasks.
+    pub completed: u64,
+}
+
+impl StatusCounts {
+    /// The count of `status`.
+    #[must_use]
+    pub const fn of(&self, status: TaskStatus) -> u64 {
+        match status {
+            TaskStatus::Pending => self.pending,
+            TaskStatus::InProgress => self.in_progress,
+            TaskStatus::Completed => self.completed,
+        }
+    }
+
+    /// Counts one more task of `status`.
+    pub fn count(&mut self, status: TaskStatus) {
+        match status {
+            TaskStatus::Pending => self.pending += 1,
+            TaskStatus::InProgress => self.in_progress += 1,
+            TaskStatus::Completed => self.completed += 1,
+        }
+    }
+}
+
+/// A count per [`TaskPriority`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PriorityCounts {
+    /// `LOW` tasks.
+    pub low: u64,
+    /// `MEDIUM` tasks.
+    pub medium: u64,
+    /// `HIGH` tasks.
+    pub high: u64,
+}
+
+impl PriorityCounts {
+    /// The count of `priority`.
+    #[must_use]
+    pub const fn of(&self, priority: TaskPriority) -> u64 {
+        match priority {
+            TaskPriority::Low => self.low,
+            TaskPriority::Medium => self.medium,
+            TaskPriority::High => self.high,
+        }
+    }
+
+    /// Counts one more task of `priority`.
+    pub fn count(&mut self, priority: TaskPriority) {
+        match priority {
+            TaskPriority::Low => self.low += 1,
+            TaskPriority::Medium => self.medium += 1,
+            TaskPriority::High => self.high += 1,
+        }
+    }
 }
 
 /// A numbered page request (for user listings).

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use serde::Serialize;
 use taskflow_application::domain::TaskId;
 use taskflow_application::domain::query::{BatchAction, TaskView};
-use taskflow_application::domain::task::{TaskPriority, TaskStatus, Version};
+use taskflow_application::domain::task::Version;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -171,21 +171,15 @@ pub async fn task_stats(
     ApiQuery(params): ApiQuery<StatsParams>,
 ) -> ApiResult<Json<StatsOut>> {
     let s = state.tasks.task_stats(actor, params.owner()?).await?;
-    let status = |st: TaskStatus| s.by_status[TaskStatus::ALL.iter().position(|x| *x == st).unwrap_or(0)];
-    let priority = |p: TaskPriority| s.by_priority[TaskPriority::ALL.iter().position(|x| *x == p).unwrap_or(0)];
     Ok(Json(StatsOut {
         total: s.total,
         overdue: s.overdue,
         by_status: ByStatus {
-            pending: status(TaskStatus::Pending),
-            in_progress: status(TaskStatus::InProgress),
-            completed: status(TaskStatus::Completed),
+            pending: s.by_status.pending,
+            in_progress: s.by_status.in_progress,
+            completed: s.by_status.completed,
         },
-        by_priority: ByPriority {
-            low: priority(TaskPriority::Low),
-            medium: priority(TaskPriority::Medium),
-            high: priority(TaskPriority::High),
-        },
+        by_priority: ByPriority { low: s.by_priority.low, medium: s.by_priority.medium, high: s.by_priority.high },
     }))
 }
 

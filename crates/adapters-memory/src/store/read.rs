@@ -10,7 +10,7 @@ use taskflow_domain::ids::{EventId, TaskId, UserId};
 use taskflow_domain::policy::TaskScope;
 use taskflow_domain::ports::{ComponentHealth, HealthProbe, OutboxReader, TaskReadModel, UserReadModel};
 use taskflow_domain::query::{PageRequest, TaskPage, TaskQuery, TaskStats, TaskView};
-use taskflow_domain::task::{TaskPriority, TaskStatus};
+
 use taskflow_domain::user::{EmailAddress, User};
 
 use super::InMemoryStore;
@@ -34,12 +34,8 @@ impl TaskReadModel for InMemoryStore {
         for task in tables.tasks_in(scope) {
             stats.total += 1;
             stats.overdue += u64::from(task.is_overdue(now));
-            if let Some(i) = TaskStatus::ALL.iter().position(|s| *s == task.status()) {
-                stats.by_status[i] += 1;
-            }
-            if let Some(i) = TaskPriority::ALL.iter().position(|p| *p == task.priority()) {
-                stats.by_priority[i] += 1;
-            }
+            stats.by_status.count(task.status());
+            stats.by_priority.count(task.priority());
         }
         Ok(stats)
     }

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use taskflow_domain::policy::TaskScope;
 use taskflow_domain::ports::TaskReadModel;
-use taskflow_domain::query::{KeysetPosition, Paging, TaskFilter, TaskPage, TaskQuery, TaskStats, TaskView};
+use taskflow_domain::query::{
+    KeysetPosition, Paging, PriorityCounts, StatusCounts, TaskFilter, TaskPage, TaskQuery, TaskStats, TaskView,
+};
 use taskflow_domain::{RepoError, TaskId};
 
 use super::listing::{Sql, after_clause, page_sql, where_clause};
@@ -118,8 +120,12 @@ impl TaskReadModel for PgStorage {
         Ok(TaskStats {
             total: count(r.total)?,
             overdue: count(r.overdue)?,
-            by_status: [count(r.pending)?, count(r.in_progress)?, count(r.completed)?],
-            by_priority: [count(r.low)?, count(r.medium)?, count(r.high)?],
+            by_status: StatusCounts {
+                pending: count(r.pending)?,
+                in_progress: count(r.in_progress)?,
+                completed: count(r.completed)?,
+            },
+            by_priority: PriorityCounts { low: count(r.low)?, medium: count(r.medium)?, high: count(r.high)? },
         })
     }
 }

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use taskflow_domain::query::{KeysetPosition, OwnerSummary, SortValue, TaskPage, TaskStats, TaskView};
+use taskflow_domain::query::{
+    KeysetPosition, OwnerSummary, PriorityCounts, SortValue, StatusCounts, TaskPage, TaskStats, TaskView,
+};
 use taskflow_domain::task::{Task, TaskDescription, TaskPriority, TaskStatus, TaskTitle, Version};
 use taskflow_domain::user::{EmailAddress, UserName};
 use taskflow_domain::{TaskId, UserId};
@@ -45,7 +47,9 @@ struct CachedPage {
 struct CachedStats {
     total: u64,
     overdue: u64,
+    /// Pending, in progress, completed.
     by_status: [u64; 3],
+    /// Low, medium, high.
     by_priority: [u64; 3],
 }
 
@@ -134,12 +138,24 @@ pub fn decode_page(bytes: &[u8]) -> Option<TaskPage> {
 
 /// Encodes stats.
 pub fn encode_stats(s: &TaskStats) -> Vec<u8> {
-    let c = CachedStats { total: s.total, overdue: s.overdue, by_status: s.by_status, by_priority: s.by_priority };
+    let (st, pr) = (s.by_status, s.by_priority);
+    let c = CachedStats {
+        total: s.total,
+        overdue: s.overdue,
+        by_status: [st.pending, st.in_progress, st.completed],
+        by_priority: [pr.low, pr.medium, pr.high],
+    };
     serde_json::to_vec(&c).unwrap_or_default()
 }
 
 /// Decodes stats.
 pub fn decode_stats(bytes: &[u8]) -> Option<TaskStats> {
     let c: CachedStats = serde_json::from_slice(bytes).ok()?;
-    Some(TaskStats { total: c.total, overdue: c.overdue, by_status: c.by_status, by_priority: c.by_priority })
+    let ([pending, in_progress, completed], [low, medium, high]) = (c.by_status, c.by_priority);
+    Some(TaskStats {
+        total: c.total,
+        overdue: c.overdue,
+        by_status: StatusCounts { pending, in_progress, completed },
+        by_priority: PriorityCounts { low, medium, high },
+    })
 }

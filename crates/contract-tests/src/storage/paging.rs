@@ -4,8 +4,10 @@ use std::collections::HashSet;
 
 use taskflow_domain::ids::TaskId;
 use taskflow_domain::policy::TaskScope;
-use taskflow_domain::query::{KeysetPosition, Paging, SortField, SortOrder, TaskFilter, TaskStats};
-use taskflow_domain::task::{TaskPriority, TaskStatus};
+use taskflow_domain::query::{
+    KeysetPosition, Paging, PriorityCounts, SortField, SortOrder, StatusCounts, TaskFilter, TaskStats,
+};
+use taskflow_domain::task::TaskStatus;
 
 use super::listing::{dataset, expected, now, query};
 use crate::StoragePorts;
@@ -134,8 +136,14 @@ pub async fn stats_count_by_status_priority_and_overdue(ports: StoragePorts) {
         let want = TaskStats {
             total: mine.len() as u64,
             overdue: mine.iter().filter(|t| t.is_overdue(now())).count() as u64,
-            by_status: TaskStatus::ALL.map(|s| mine.iter().filter(|t| t.status() == s).count() as u64),
-            by_priority: TaskPriority::ALL.map(|p| mine.iter().filter(|t| t.priority() == p).count() as u64),
+            by_status: mine.iter().fold(StatusCounts::default(), |mut c, t| {
+                c.count(t.status());
+                c
+            }),
+            by_priority: mine.iter().fold(PriorityCounts::default(), |mut c, t| {
+                c.count(t.priority());
+                c
+            }),
         };
         assert_eq!(stats, want, "stats for {scope:?}");
     }
