@@ -12,6 +12,7 @@ use serde::Serialize;
 use taskflow_application::{AppError, FieldError};
 use utoipa::ToSchema;
 
+pub use crate::request_id::InternalError;
 use crate::request_id::current_request_id;
 
 /// The media type of every error body.
@@ -56,10 +57,6 @@ pub struct ApiError {
     /// The internal cause, logged by the middleware for 5xx answers; never serialised.
     source: Option<Arc<AppError>>,
 }
-
-/// An internal error kept in the response extensions so the edge can log it once.
-#[derive(Debug, Clone)]
-pub struct InternalError(pub Arc<AppError>);
 
 impl ApiError {
     /// An error with a status and a client-safe detail.

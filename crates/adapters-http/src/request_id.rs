@@ -2,13 +2,17 @@
 //! once with their cause chain.
 
 use std::error::Error as _;
+use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
+use taskflow_application::AppError;
 
-use crate::error::InternalError;
+/// An internal error kept in the response extensions so the edge can log it once.
+#[derive(Debug, Clone)]
+pub struct InternalError(pub Arc<AppError>);
 
 /// The request id header.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -4,14 +4,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
-use taskflow_domain::events::DomainEvent;
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use taskflow_domain::ports::{EventOutbox, TaskRepository, Transaction, UserRepository};
 use taskflow_domain::user::User;
 use taskflow_domain::{RepoError, UserId};
 
 use crate::error::bounded;
-use crate::outbox::snapshot;
 use crate::rows::{USER_COLUMNS, stmt, user_from, user_values};
 
 /// An open unit of work. Dropping it without [`Transaction::commit`] rolls back (SeaORM queues the `ROLLBACK`).
@@ -77,36 +75,5 @@ impl UserRepository for PgTransaction {
                    ON CONFLICT (user_id) DO UPDATE SET deleted_at = EXCLUDED.deleted_at";
         let done = bounded(self.deadline, self.txn.execute_raw(stmt(sql, [id.as_uuid().into(), at.into()]))).await?;
         Ok(done.rows_affected() > 0)
-    }
-}
-
-/// Rows per outbox `INSERT` (6 parameters each, well under Postgres' 65,535).
-const OUTBOX_CHUNK: usize = 5_000;
-
-#[async_trait]
-impl EventOutbox for PgTransaction {
-    async fn append(&self, events: &[DomainEvent]) -> Result<(), RepoError> {
-        for chunk in events.chunks(OUTBOX_CHUNK) {
-            let mut sql =
-                String::from("INSERT INTO outbox_events (id, kind, task_id, owner_id, payload, occurred_at) VALUES ");
-            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
-            for (i, e) in chunk.iter().enumerate() {
-                let b = i * 6;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
-                values.extend([
-                    e.id.as_uuid().into(),
-                    e.kind.as_str().into(),
-                    e.task.id().as_uuid().into(),
-                    e.task.owner().as_uuid().into(),
-                    snapshot(&e.task).into(),
-                    e.occurred_at.into(),
-                ]);
-            }
-            bounded(self.deadline, self.txn.execute_raw(stmt(sql, values))).await?;
-        }
-        Ok(())
     }
 }
