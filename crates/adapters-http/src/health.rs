@@ -7,11 +7,12 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::Serialize;
-use taskflow_application::domain::ports::ComponentHealth;
+
 use taskflow_application::health::Readiness;
 use utoipa::ToSchema;
 
 use crate::AppState;
+use taskflow_application::ports::ComponentHealth;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/health/live", get(live)).route("/health/ready", get(ready)).route("/metrics", get(metrics))

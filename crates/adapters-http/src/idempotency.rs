@@ -10,13 +10,14 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use taskflow_application::domain::UserId;
-use taskflow_application::domain::auth::{IdempotencyKey, StoredResponse};
+
 use taskflow_application::domain::policy::Actor;
 use taskflow_application::idempotency::{Claim, IdempotencyService};
 
 use crate::error::{ApiError, ApiResult, PROBLEM_JSON};
 use crate::request_id::current_request_id;
 use crate::{AppState, BODY_LIMIT};
+use taskflow_application::ports::{IdempotencyKey, StoredResponse};
 
 /// Headers kept with a stored response.
 const REPLAYED_HEADERS: [&str; 3] = ["content-type", "location", "etag"];

@@ -29,9 +29,10 @@ use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use metrics_exporter_prometheus::PrometheusHandle;
 use taskflow_application::auth::AuthService;
-use taskflow_application::domain::ports::RateLimiter;
+
 use taskflow_application::health::HealthService;
 use taskflow_application::idempotency::IdempotencyService;
+use taskflow_application::rate_limits::RateLimitService;
 use taskflow_application::tasks::TaskService;
 use taskflow_application::users::UserService;
 use tower::ServiceBuilder;
@@ -89,8 +90,8 @@ pub struct AppState {
     pub health: Arc<HealthService>,
     /// Idempotent retries.
     pub idempotency: Arc<IdempotencyService>,
-    /// The (shared) rate limiter.
-    pub limiter: Arc<dyn RateLimiter>,
+    /// Rate limits.
+    pub rate_limits: Arc<RateLimitService>,
     /// Settings.
     pub settings: HttpSettings,
     /// The Prometheus registry rendered by `/metrics`.

@@ -13,10 +13,10 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use taskflow_application::domain::policy::Actor;
-use taskflow_application::domain::ports::RateDecision;
 
 use crate::AppState;
 use crate::error::ApiError;
+use taskflow_application::ports::RateDecision;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -72,7 +72,7 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
     } else {
         ("api", format!("api:ip:{ip}"), state.settings.rate_limit_per_minute)
     };
-    let decision = match state.limiter.check(&key, per_minute, MINUTE).await {
+    let decision = match state.rate_limits.check(&key, per_minute, MINUTE).await {
         Ok(decision) => decision,
         Err(err) => {
             // The limiter protects us; it must not take us down. Adapters fall back to a local limiter

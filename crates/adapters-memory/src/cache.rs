@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use taskflow_domain::RepoError;
-use taskflow_domain::ports::CacheStore;
 
 use crate::locks::lock;
 use crate::monotonic::MonotonicClock;
+use taskflow_application::ports::CacheStore;
 
 /// How many writes pass between two sweeps of expired entries.
 const SWEEP_EVERY: u64 = 1024;
@@ -97,6 +97,24 @@ impl CacheStore for InMemoryCacheStore {
         entry.value = next.to_string().into_bytes();
         entry.expires_at = Some(now + ttl);
         Ok(next)
+    }
+
+    async fn get_generational(
+        &self,
+        generation_key: &str,
+        key_prefix: &str,
+        key_suffix: &str,
+    ) -> Result<(u64, Option<Vec<u8>>), RepoError> {
+        // Under one lock: the generation and the value it names are read together, like Redis' one round trip.
+        let now = self.time.elapsed();
+        let state = &mut *lock(&self.state);
+        let generation = state
+            .live(generation_key, now)
+            .and_then(|e| std::str::from_utf8(&e.value).ok())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let value = state.live(&format!("{key_prefix}{generation}{key_suffix}"), now).map(|e| e.value.clone());
+        Ok((generation, value))
     }
 }
 

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use taskflow_domain::RepoError;
-use taskflow_domain::ports::{RateDecision, RateLimiter};
 
 use crate::locks::lock;
 use crate::monotonic::MonotonicClock;
+use taskflow_application::ports::{RateDecision, RateLimiter};
 
 /// How many checks pass between two sweeps of keys that are back at full capacity.
 const SWEEP_EVERY: u64 = 4096;

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use taskflow_adapters_memory::{InMemoryCacheStore, InMemoryRateLimiter, InMemoryStore};
+use taskflow_application::ports::{CacheStore, IdempotencyStore, RateLimiter};
 use taskflow_contract_tests::StoragePorts;
-use taskflow_domain::ports::{CacheStore, IdempotencyStore, RateLimiter};
 
 async fn fresh_storage() -> StoragePorts {
     let store = InMemoryStore::new();

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use taskflow_adapters_memory::{InMemoryStore, MonotonicClock};
 use taskflow_contract_tests::fixtures::{self, at, idempotency_key, response, user_id};
-use taskflow_domain::auth::IdempotencyBegin;
+
+use taskflow_application::ports::{IdempotencyBegin, IdempotencyStore};
 use taskflow_domain::policy::TaskScope;
-use taskflow_domain::ports::{IdempotencyStore, TaskReadModel, UnitOfWork, UserReadModel};
+use taskflow_domain::ports::{TaskReadModel, UnitOfWork, UserReadModel};
 use taskflow_domain::user::UserPatch;
 
 const TTL: Duration = Duration::from_secs(60);

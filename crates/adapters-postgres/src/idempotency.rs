@@ -4,14 +4,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sea_orm::{ConnectionTrait, FromQueryResult};
-use taskflow_domain::auth::{IdempotencyBegin, IdempotencyKey, StoredResponse};
-use taskflow_domain::ports::IdempotencyStore;
+
 use taskflow_domain::{RepoError, UserId};
 use uuid::Uuid;
 
 use crate::error::{bounded, corrupt, map_db_err};
 use crate::rows::stmt;
 use crate::storage::PgStorage;
+use taskflow_application::ports::{IdempotencyBegin, IdempotencyKey, IdempotencyStore, StoredResponse};
 
 /// What a claimed key holds.
 #[derive(Debug, FromQueryResult)]

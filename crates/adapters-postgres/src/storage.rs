@@ -9,10 +9,11 @@ use async_trait::async_trait;
 use sea_orm::sqlx::postgres::PgSslMode;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use taskflow_domain::RepoError;
-use taskflow_domain::ports::{ComponentHealth, HealthProbe, Transaction, UnitOfWork};
+use taskflow_domain::ports::{Transaction, UnitOfWork};
 
 use crate::error::{bounded, map_db_err};
 use crate::tx::PgTransaction;
+use taskflow_application::ports::{ComponentHealth, HealthProbe};
 
 /// Connection-pool settings.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use taskflow_adapters_postgres::testing::fresh_storage;
+use taskflow_application::ports::IdempotencyStore;
 use taskflow_contract_tests::StoragePorts;
-use taskflow_domain::ports::IdempotencyStore;
 
 async fn storage_ports() -> StoragePorts {
     let s = fresh_storage().await;

@@ -11,9 +11,10 @@ use taskflow_adapters_postgres::testing::{fresh_database, fresh_storage, fresh_s
 use taskflow_adapters_postgres::{Migrator, PgSettings, connect, map_db_err, migrate};
 use taskflow_contract_tests::fixtures::{TaskSpec, t0, user};
 use taskflow_domain::RepoError;
-use taskflow_domain::ports::{HealthProbe, UnitOfWork};
+use taskflow_domain::ports::UnitOfWork;
 
 use support::store_users;
+use taskflow_application::ports::HealthProbe;
 
 #[tokio::test]
 async fn emails_are_unique_case_insensitively_even_for_rows_written_by_hand() {

@@ -6,9 +6,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_redis::redis;
 use taskflow_domain::error::RepoError;
-use taskflow_domain::ports::CacheStore;
 
 use crate::client::RedisClient;
+use taskflow_application::ports::CacheStore;
 
 /// Reads a generation and the value keyed by it in one round trip (the value key is built inside the script).
 static GET_GENERATIONAL: LazyLock<redis::Script> = LazyLock::new(|| {

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use taskflow_domain::error::RepoError;
-use taskflow_domain::ports::{RateDecision, RateLimiter};
 
 use crate::metrics::{RATE_LIMIT_DEGRADED, RATE_LIMIT_FALLBACK};
+use taskflow_application::ports::{RateDecision, RateLimiter};
 
 /// A [`RateLimiter`] that asks `primary` (the shared Redis limiter) and, when it is unavailable, `fallback` (a
 /// per-instance limiter such as the in-memory one), so Redis being down never fails a request.

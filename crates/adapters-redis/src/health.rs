@@ -4,9 +4,9 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use deadpool_redis::redis;
-use taskflow_domain::ports::{ComponentHealth, HealthProbe};
 
 use crate::client::RedisClient;
+use taskflow_application::ports::{ComponentHealth, HealthProbe};
 
 /// [`HealthProbe`] of kind `redis`. Down while the breaker is open, so readiness shows the degradation at once.
 #[derive(Debug, Clone)]

@@ -6,12 +6,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_redis::redis::Script;
 use sha2::{Digest, Sha256};
-use taskflow_domain::auth::{IdempotencyBegin, IdempotencyKey, StoredResponse};
+
 use taskflow_domain::error::RepoError;
 use taskflow_domain::ids::UserId;
-use taskflow_domain::ports::IdempotencyStore;
 
 use crate::client::RedisClient;
+use taskflow_application::ports::{IdempotencyBegin, IdempotencyKey, IdempotencyStore, StoredResponse};
 
 static BEGIN: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("idempotency.lua")));
 

@@ -6,9 +6,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_redis::redis::Script;
 use taskflow_domain::error::RepoError;
-use taskflow_domain::ports::{RateDecision, RateLimiter};
 
 use crate::client::RedisClient;
+use taskflow_application::ports::{RateDecision, RateLimiter};
 
 static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("gcra.lua")));
 

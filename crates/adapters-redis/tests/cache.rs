@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::Namespace;
 use taskflow_adapters_redis::RedisCacheStore;
-use taskflow_domain::ports::CacheStore;
+use taskflow_application::ports::CacheStore;
 
 #[tokio::test]
 async fn a_missing_key_is_none() {

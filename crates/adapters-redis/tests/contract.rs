@@ -9,10 +9,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use common::Namespace;
 use taskflow_adapters_redis::{RedisCacheStore, RedisIdempotencyStore, RedisRateLimiter};
-use taskflow_domain::auth::{IdempotencyBegin, IdempotencyKey, StoredResponse};
+
+use taskflow_application::ports::{
+    CacheStore, IdempotencyBegin, IdempotencyKey, IdempotencyStore, RateDecision, RateLimiter, StoredResponse,
+};
 use taskflow_domain::error::RepoError;
 use taskflow_domain::ids::UserId;
-use taskflow_domain::ports::{CacheStore, IdempotencyStore, RateDecision, RateLimiter};
 
 /// An adapter that owns its namespace, so the keys go when the case is over.
 struct Scoped<T> {

@@ -14,8 +14,8 @@ use common::proxy::TcpProxy;
 use taskflow_adapters_redis::{
     BreakerState, FallbackRateLimiter, RedisCacheStore, RedisClient, RedisHealthProbe, RedisRateLimiter, RedisSettings,
 };
+use taskflow_application::ports::{CacheStore, HealthProbe, RateDecision, RateLimiter};
 use taskflow_domain::error::RepoError;
-use taskflow_domain::ports::{CacheStore, HealthProbe, RateDecision, RateLimiter};
 
 const COOLDOWN: Duration = Duration::from_millis(300);
 const MINUTE: Duration = Duration::from_secs(60);

@@ -8,9 +8,9 @@ use std::time::Duration;
 use common::Namespace;
 use sha2::{Digest, Sha256};
 use taskflow_adapters_redis::RedisIdempotencyStore;
-use taskflow_domain::auth::{IdempotencyBegin, IdempotencyKey, StoredResponse};
+
+use taskflow_application::ports::{IdempotencyBegin, IdempotencyKey, IdempotencyStore, StoredResponse};
 use taskflow_domain::ids::UserId;
-use taskflow_domain::ports::IdempotencyStore;
 
 const DAY: Duration = Duration::from_secs(86_400);
 

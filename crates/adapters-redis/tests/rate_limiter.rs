@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::Namespace;
 use taskflow_adapters_redis::{RedisClient, RedisRateLimiter, RedisSettings};
-use taskflow_domain::ports::RateLimiter;
+use taskflow_application::ports::RateLimiter;
 
 const MINUTE: Duration = Duration::from_secs(60);
 

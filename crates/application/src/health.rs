@@ -1,9 +1,8 @@
 //! Readiness: whether the service can serve, and how well.
 
+use crate::ports::{ComponentHealth, HealthProbe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use taskflow_domain::ports::{ComponentHealth, HealthProbe};
 
 /// The overall readiness verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

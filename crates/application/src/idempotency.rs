@@ -5,10 +5,9 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use taskflow_domain::UserId;
-use taskflow_domain::auth::{IdempotencyBegin, IdempotencyKey, StoredResponse};
-use taskflow_domain::ports::IdempotencyStore;
 
 use crate::error::AppError;
+use crate::ports::{IdempotencyBegin, IdempotencyKey, IdempotencyStore, StoredResponse};
 
 /// How long a finished request's response is kept for replay.
 pub const KEY_TTL: Duration = Duration::from_secs(24 * 60 * 60);

@@ -14,7 +14,9 @@ pub mod deps;
 pub mod error;
 pub mod health;
 pub mod idempotency;
+pub mod ports;
 pub mod query_key;
+pub mod rate_limits;
 pub mod tasks;
 pub mod users;
 

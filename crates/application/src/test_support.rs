@@ -92,3 +92,56 @@ impl UnitOfWork for DownUnitOfWork {
         Err(RepoError::unavailable(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused")))
     }
 }
+
+/// A cache store for this crate's own tests: values in a map, expiring on the real clock. (The in-memory adapter
+/// implements the application's ports from outside this crate, so this crate's unit tests cannot use it: they would
+/// see the trait of another build of this crate.)
+#[derive(Default)]
+pub struct MapCacheStore {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (Vec<u8>, std::time::Instant)>>,
+}
+
+type Entries = std::collections::HashMap<String, (Vec<u8>, std::time::Instant)>;
+
+impl MapCacheStore {
+    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        entries.retain(|_, (_, expires)| *expires > now);
+        entries
+    }
+}
+
+fn counter(entries: &Entries, key: &str) -> u64 {
+    entries.get(key).and_then(|(v, _)| std::str::from_utf8(v).ok()?.parse().ok()).unwrap_or(0)
+}
+
+#[async_trait]
+impl crate::ports::CacheStore for MapCacheStore {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, RepoError> {
+        Ok(self.entries().get(key).map(|(v, _)| v.clone()))
+    }
+
+    async fn set(&self, key: &str, value: &[u8], ttl: std::time::Duration) -> Result<(), RepoError> {
+        self.entries().insert(key.to_owned(), (value.to_vec(), std::time::Instant::now() + ttl));
+        Ok(())
+    }
+
+    async fn incr(&self, key: &str, ttl: std::time::Duration) -> Result<u64, RepoError> {
+        let mut entries = self.entries();
+        let next = counter(&entries, key) + 1;
+        entries.insert(key.to_owned(), (next.to_string().into_bytes(), std::time::Instant::now() + ttl));
+        Ok(next)
+    }
+
+    async fn get_generational(
+        &self,
+        generation_key: &str,
+        key_prefix: &str,
+        key_suffix: &str,
+    ) -> Result<(u64, Option<Vec<u8>>), RepoError> {
+        let entries = self.entries();
+        let generation = counter(&entries, generation_key);
+        Ok((generation, entries.get(&format!("{key_prefix}{generation}{key_suffix}")).map(|(v, _)| v.clone())))
+    }
+}

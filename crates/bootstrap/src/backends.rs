@@ -16,11 +16,11 @@ use taskflow_application::Deps;
 use taskflow_application::auth::RevokedUsers;
 use taskflow_application::cache::{CachedTaskReadModel, ReadCache};
 use taskflow_domain::ports::{
-    HealthProbe, IdempotencyStore, OutboxReader, RateLimiter, RefreshTokenStore, TaskReadModel, UnitOfWork,
-    UserReadModel, UserTombstones,
+    OutboxReader, RefreshTokenStore, TaskReadModel, UnitOfWork, UserReadModel, UserTombstones,
 };
 
 use crate::config::Config;
+use taskflow_application::ports::{HealthProbe, IdempotencyStore, RateLimiter};
 
 /// Where the data lives.
 #[derive(Clone)]
@@ -228,8 +228,8 @@ struct InProcess;
 
 #[async_trait::async_trait]
 impl HealthProbe for InProcess {
-    async fn check(&self) -> taskflow_domain::ports::ComponentHealth {
-        taskflow_domain::ports::ComponentHealth { up: true, kind: "in-memory", latency: Duration::ZERO }
+    async fn check(&self) -> taskflow_application::ports::ComponentHealth {
+        taskflow_application::ports::ComponentHealth { up: true, kind: "in-memory", latency: Duration::ZERO }
     }
 }
 

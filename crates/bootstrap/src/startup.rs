@@ -10,6 +10,7 @@ use taskflow_adapters_http::{AppState, HttpSettings, observability, router};
 use taskflow_application::auth::{AuthService, AuthSettings};
 use taskflow_application::health::HealthService;
 use taskflow_application::idempotency::IdempotencyService;
+use taskflow_application::rate_limits::RateLimitService;
 use taskflow_application::tasks::TaskService;
 use taskflow_application::users::UserService;
 use tokio::net::TcpListener;
@@ -34,7 +35,7 @@ pub fn app_state(backends: &Backends, config: &Config) -> AppState {
         tasks: Arc::new(TaskService::new(deps)),
         health: Arc::new(HealthService::new(backends.database_health.clone(), backends.redis_health.clone())),
         idempotency: Arc::new(IdempotencyService::new(backends.idempotency.clone())),
-        limiter: backends.limiter.clone(),
+        rate_limits: Arc::new(RateLimitService::new(backends.limiter.clone())),
         settings: HttpSettings {
             rate_limit_per_minute: config.rate_limit_per_minute,
             rate_limit_auth_per_minute: config.rate_limit_auth_per_minute,

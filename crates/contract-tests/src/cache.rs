@@ -3,9 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use taskflow_domain::ports::CacheStore;
-
 use crate::fixtures::unique_key;
+use taskflow_application::ports::CacheStore;
 
 /// A stored value reads back; a missing key is `None`; a second set replaces the first.
 pub async fn a_cached_value_reads_back_until_replaced(cache: Arc<dyn CacheStore>) {

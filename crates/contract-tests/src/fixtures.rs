@@ -1,13 +1,14 @@
 //! Fixture builders: users and tasks with fixed, whole-second times, and helpers that store them.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use taskflow_domain::auth::{IdempotencyKey, RefreshTokenHash, RefreshTokenRecord, StoredResponse};
+use taskflow_domain::auth::{RefreshTokenHash, RefreshTokenRecord};
 use taskflow_domain::ids::{FamilyId, TaskId, UserId};
 use taskflow_domain::task::{Task, TaskDescription, TaskPriority, TaskStatus, TaskTitle, Version};
 use taskflow_domain::user::{EmailAddress, PasswordHash, Role, User, UserName};
 use uuid::Uuid;
 
 use crate::StoragePorts;
+use taskflow_application::ports::{IdempotencyKey, StoredResponse};
 
 /// The fixed instant every fixture is built around: 2026-11-25T09:00:00Z.
 #[must_use]

@@ -3,10 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use taskflow_domain::auth::IdempotencyBegin;
-use taskflow_domain::ports::IdempotencyStore;
-
 use crate::fixtures::{idempotency_key, response, user_id};
+use taskflow_application::ports::{IdempotencyBegin, IdempotencyStore};
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 

@@ -6,9 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use taskflow_domain::ports::RateLimiter;
-
 use crate::fixtures::unique_key;
+use taskflow_application::ports::RateLimiter;
 
 const MINUTE: Duration = Duration::from_secs(60);
 

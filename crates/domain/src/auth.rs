@@ -104,73 +104,9 @@ pub struct UserTombstone {
     pub deleted_at: DateTime<Utc>,
 }
 
-/// An `Idempotency-Key`: 1..=255 printable ASCII characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IdempotencyKey(String);
-
-/// Why a header value is not an [`IdempotencyKey`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("an idempotency key must be 1 to 255 printable ASCII characters")]
-pub struct IdempotencyKeyError;
-
-impl IdempotencyKey {
-    /// The longest key accepted.
-    pub const MAX_LEN: usize = 255;
-
-    /// Validates a key.
-    ///
-    /// # Errors
-    /// [`IdempotencyKeyError`] when it is empty, too long or not printable ASCII.
-    pub fn parse(raw: &str) -> Result<Self, IdempotencyKeyError> {
-        let ok = !raw.is_empty() && raw.len() <= Self::MAX_LEN && raw.bytes().all(|b| (0x20..=0x7e).contains(&b));
-        if ok { Ok(Self(raw.to_owned())) } else { Err(IdempotencyKeyError) }
-    }
-}
-
-impl AsRef<str> for IdempotencyKey {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A response kept for replay under an idempotency key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    /// The status code.
-    pub status: u16,
-    /// The headers worth replaying (such as `Location`, `ETag`, `Content-Type`).
-    pub headers: Vec<(String, String)>,
-    /// The body.
-    pub body: Vec<u8>,
-}
-
-/// What [`crate::ports::IdempotencyStore::begin`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdempotencyBegin {
-    /// The key was new: the caller runs the request and then completes or releases the key.
-    Started,
-    /// The first request with this key is still running.
-    InProgress,
-    /// The key was used with a different request.
-    Mismatch,
-    /// The key's request finished: replay this.
-    Completed(StoredResponse),
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn idempotency_key_boundaries() {
-        assert!(IdempotencyKey::parse("").is_err());
-        assert!(IdempotencyKey::parse("a").is_ok());
-        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
-        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
-        assert!(IdempotencyKey::parse("tab\there").is_err());
-        assert!(IdempotencyKey::parse("ünicode").is_err());
-        assert!(IdempotencyKey::parse("with space and ~!").is_ok());
-    }
 
     #[test]
     fn refresh_token_hash_debug_shows_only_a_prefix() {

@@ -3,15 +3,10 @@
 //! Every adapter (in-memory, PostgreSQL, Redis, crypto) implements these, and `taskflow-contract-tests` checks that
 //! they all behave alike. Absence is `Ok(None)`; the use cases decide what it means.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::auth::{
-    AccessClaims, ConsumeOutcome, IdempotencyBegin, IdempotencyKey, NewRefreshToken, RefreshTokenHash,
-    RefreshTokenRecord, StoredResponse, UserTombstone,
-};
+use crate::auth::{AccessClaims, ConsumeOutcome, NewRefreshToken, RefreshTokenHash, RefreshTokenRecord, UserTombstone};
 use crate::error::RepoError;
 use crate::events::DomainEvent;
 use crate::ids::{EventId, FamilyId, TaskId, UserId};
@@ -298,130 +293,6 @@ pub trait UserReadModel: Send + Sync {
     /// # Errors
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
     async fn list(&self, page: PageRequest) -> Result<(Vec<User>, u64), RepoError>;
-}
-
-/// A rate limiter's verdict on one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateDecision {
-    /// Whether the request may go ahead.
-    pub allowed: bool,
-    /// The limit per period.
-    pub limit: u32,
-    /// Requests left in the current period after this one.
-    pub remaining: u32,
-    /// Time until the limit is fully restored.
-    pub reset_after: Duration,
-    /// When refused: time until one request would be allowed.
-    pub retry_after: Option<Duration>,
-}
-
-/// A rate limiter shared by every instance that uses the same backing store.
-#[async_trait]
-pub trait RateLimiter: Send + Sync {
-    /// Counts one request against `key` (`limit` per `period`) and decides it, atomically.
-    ///
-    /// # Errors
-    /// [`RepoError::Unavailable`] when the backing store cannot be reached.
-    async fn check(&self, key: &str, limit: u32, period: Duration) -> Result<RateDecision, RepoError>;
-}
-
-/// Idempotency keys, seen by every instance.
-#[async_trait]
-pub trait IdempotencyStore: Send + Sync {
-    /// Claims `key` for `owner` and a request with `fingerprint`, or reports what the key already holds.
-    /// A claim is a lease of `ttl`: when it lapses without [`Self::complete`] (the request died), the key is free
-    /// again, so a client's retry is not refused for long.
-    ///
-    /// # Errors
-    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
-    async fn begin(
-        &self,
-        owner: UserId,
-        key: &IdempotencyKey,
-        fingerprint: &str,
-        ttl: Duration,
-    ) -> Result<IdempotencyBegin, RepoError>;
-
-    /// Stores the response of the request that claimed `key`, for replay during `ttl`.
-    ///
-    /// # Errors
-    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
-    async fn complete(
-        &self,
-        owner: UserId,
-        key: &IdempotencyKey,
-        response: &StoredResponse,
-        ttl: Duration,
-    ) -> Result<(), RepoError>;
-
-    /// Frees a claimed key whose request failed, so a retry can run it.
-    ///
-    /// # Errors
-    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
-    async fn release(&self, owner: UserId, key: &IdempotencyKey) -> Result<(), RepoError>;
-}
-
-/// A byte cache shared by every instance that uses the same backing store.
-#[async_trait]
-pub trait CacheStore: Send + Sync {
-    /// The value under `key`, if present and not expired.
-    ///
-    /// # Errors
-    /// [`RepoError::Unavailable`] when the backing store cannot be reached.
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, RepoError>;
-
-    /// Stores `value` under `key` for `ttl`.
-    ///
-    /// # Errors
-    /// [`RepoError::Unavailable`] when the backing store cannot be reached.
-    async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), RepoError>;
-
-    /// Atomically increments the counter under `key` (0 when absent or expired), sets its expiry to `ttl` from now,
-    /// and returns the new value.
-    ///
-    /// # Errors
-    /// [`RepoError::Unavailable`] when the backing store cannot be reached.
-    async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, RepoError>;
-
-    /// Reads the counter under `generation_key` (0 when absent) and the value under
-    /// `{key_prefix}{generation}{key_suffix}`: a generation-keyed read. Stores that can should do both in one round
-    /// trip (the default makes two calls).
-    ///
-    /// # Errors
-    /// [`RepoError::Unavailable`] when the backing store cannot be reached.
-    async fn get_generational(
-        &self,
-        generation_key: &str,
-        key_prefix: &str,
-        key_suffix: &str,
-    ) -> Result<(u64, Option<Vec<u8>>), RepoError> {
-        let generation = self
-            .get(generation_key)
-            .await?
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let value = self.get(&format!("{key_prefix}{generation}{key_suffix}")).await?;
-        Ok((generation, value))
-    }
-}
-
-/// The health of one dependency.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ComponentHealth {
-    /// Whether it answers.
-    pub up: bool,
-    /// What it is (`postgres`, `redis`, `in-memory`).
-    pub kind: &'static str,
-    /// How long the check took.
-    pub latency: Duration,
-}
-
-/// Checks one dependency.
-#[async_trait]
-pub trait HealthProbe: Send + Sync {
-    /// Checks the dependency; never fails, a failure is `up: false`.
-    async fn check(&self) -> ComponentHealth;
 }
 
 /// Reads the outbox for delivery (the write side is [`EventOutbox`], inside units of work).

@@ -17,6 +17,7 @@ use taskflow_application::auth::{AuthService, AuthSettings};
 use taskflow_application::cache::ReadCache;
 use taskflow_application::health::HealthService;
 use taskflow_application::idempotency::IdempotencyService;
+use taskflow_application::rate_limits::RateLimitService;
 use taskflow_application::tasks::TaskService;
 use taskflow_application::users::UserService;
 use tower::ServiceExt as _;
@@ -46,7 +47,7 @@ pub fn app() -> Router {
         tasks: Arc::new(TaskService::new(deps)),
         health: Arc::new(HealthService::new(store.clone(), store.clone())),
         idempotency: Arc::new(IdempotencyService::new(store)),
-        limiter: Arc::new(InMemoryRateLimiter::new()),
+        rate_limits: Arc::new(RateLimitService::new(Arc::new(InMemoryRateLimiter::new()))),
         settings: HttpSettings::default(),
         metrics: observability::prometheus_handle(),
     })

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use taskflow_domain::RepoError;
-use taskflow_domain::auth::{IdempotencyBegin, IdempotencyKey, StoredResponse};
+
 use taskflow_domain::ids::UserId;
-use taskflow_domain::ports::IdempotencyStore;
 
 use super::InMemoryStore;
 use crate::locks::lock;
+use taskflow_application::ports::{IdempotencyBegin, IdempotencyKey, IdempotencyStore, StoredResponse};
 
 /// How many claims pass between two sweeps of expired keys.
 const SWEEP_EVERY: u64 = 1024;

@@ -8,7 +8,7 @@ use taskflow_domain::RepoError;
 use taskflow_domain::events::DomainEvent;
 use taskflow_domain::ids::{EventId, TaskId, UserId};
 use taskflow_domain::policy::TaskScope;
-use taskflow_domain::ports::{ComponentHealth, HealthProbe, OutboxReader, TaskReadModel, UserReadModel};
+use taskflow_domain::ports::{OutboxReader, TaskReadModel, UserReadModel};
 use taskflow_domain::query::{PageRequest, TaskPage, TaskQuery, TaskStats, TaskView};
 
 use taskflow_domain::user::{EmailAddress, User};
@@ -16,6 +16,7 @@ use taskflow_domain::user::{EmailAddress, User};
 use super::InMemoryStore;
 use super::listing::{list, view};
 use crate::locks::{read, write};
+use taskflow_application::ports::{ComponentHealth, HealthProbe};
 
 #[async_trait]
 impl TaskReadModel for InMemoryStore {

@@ -22,9 +22,9 @@ use std::time::Duration;
 
 use taskflow_domain::UserId;
 use taskflow_domain::policy::TaskScope;
-use taskflow_domain::ports::CacheStore;
 
 use self::debt::Debt;
+use crate::ports::CacheStore;
 
 pub use read_model::CachedTaskReadModel;
 

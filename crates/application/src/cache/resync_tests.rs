@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use taskflow_adapters_memory::InMemoryCacheStore;
 use taskflow_domain::policy::{Actor, TaskScope};
-use taskflow_domain::ports::{CacheStore, TaskReadModel};
+use taskflow_domain::ports::TaskReadModel;
 use taskflow_domain::query::{SortField, SortOrder, TaskPage, TaskQuery, TaskStats, TaskView};
 use taskflow_domain::task::{TaskPatch, TaskTitle};
 use taskflow_domain::{RepoError, TaskId};
 
 use super::{CachedTaskReadModel, ReadCache};
+use crate::ports::CacheStore;
 use crate::tasks::{CreateTask, ListTasks, PagingRequest};
 use crate::test_support::{World, with_deps, world};
 
@@ -34,12 +34,12 @@ enum Mode {
 
 /// An in-memory cache store with a fault switch.
 struct Faulty {
-    inner: Arc<InMemoryCacheStore>,
+    inner: Arc<crate::test_support::MapCacheStore>,
     mode: AtomicU8,
 }
 
 impl Faulty {
-    fn over(inner: Arc<InMemoryCacheStore>) -> Arc<Self> {
+    fn over(inner: Arc<crate::test_support::MapCacheStore>) -> Arc<Self> {
         Arc::new(Self { inner, mode: AtomicU8::new(Mode::Up as u8) })
     }
 
@@ -76,6 +76,17 @@ impl CacheStore for Faulty {
             m if m == Mode::Up as u8 => self.inner.incr(key, ttl).await,
             _ => Err(down()),
         }
+    }
+    async fn get_generational(
+        &self,
+        generation_key: &str,
+        key_prefix: &str,
+        key_suffix: &str,
+    ) -> Result<(u64, Option<Vec<u8>>), RepoError> {
+        if self.mode() == Mode::Down as u8 {
+            return Err(down());
+        }
+        self.inner.get_generational(generation_key, key_prefix, key_suffix).await
     }
 }
 
@@ -116,7 +127,7 @@ fn instance(base: &World, cache: Arc<ReadCache>, delay: Duration) -> (World, Arc
 
 /// One instance over a faulty store with the default debt limit and a 30 s TTL.
 fn faulty_world(delay: Duration) -> (World, Arc<Faulty>, Arc<Counting>) {
-    let store = Faulty::over(Arc::new(InMemoryCacheStore::new()));
+    let store = Faulty::over(Arc::new(crate::test_support::MapCacheStore::default()));
     let cache = Arc::new(ReadCache::new(store.clone(), Duration::from_secs(30)));
     let (w, counting) = instance(&world(), cache, delay);
     (w, store, counting)
@@ -253,7 +264,7 @@ async fn a_read_in_flight_across_a_failed_invalidation_does_not_bring_the_old_va
 async fn a_slow_read_does_not_store_its_value_while_a_bump_is_owed() {
     // Arrange: instance A reaches the shared store through a faulty link, B directly; a slow read on A has
     // fetched "v1" (nothing cached yet) and is on its way back
-    let shared = Arc::new(InMemoryCacheStore::new());
+    let shared = Arc::new(crate::test_support::MapCacheStore::default());
     let link = Faulty::over(shared.clone());
     let base = world();
     let (a, counting) = instance(&base, Arc::new(ReadCache::new(link.clone(), Duration::from_secs(30))), SLOW);
@@ -300,7 +311,7 @@ async fn an_invalidation_cancelled_after_the_commit_is_owed_not_lost() {
 #[tokio::test]
 async fn another_instance_sees_the_write_once_the_owed_bump_is_delivered_by_a_resync() {
     // Arrange: A reaches the shared store through a faulty link, B directly; B has the task cached
-    let shared = Arc::new(InMemoryCacheStore::new());
+    let shared = Arc::new(crate::test_support::MapCacheStore::default());
     let link = Faulty::over(shared.clone());
     let base = world();
     let (a, _) = instance(&base, Arc::new(ReadCache::new(link.clone(), Duration::from_secs(30))), Duration::ZERO);
@@ -325,7 +336,7 @@ async fn another_instance_sees_the_write_once_the_owed_bump_is_delivered_by_a_re
 #[tokio::test]
 async fn past_its_bound_the_debt_collapses_to_the_global_generation_and_a_hold_of_two_ttls() {
     // Arrange: two owners cached, a debt limit of two keys, a 2 s TTL (so a hold of 4 s)
-    let store = Faulty::over(Arc::new(InMemoryCacheStore::new()));
+    let store = Faulty::over(Arc::new(crate::test_support::MapCacheStore::default()));
     let cache = Arc::new(ReadCache::with_debt_limit(store.clone(), Duration::from_secs(2), 2));
     let (w, counting) = instance(&world(), cache, Duration::ZERO);
     let (_, ann) = w.user("ann@example.com").await;

@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use taskflow_adapters_memory::InMemoryCacheStore;
 use taskflow_domain::policy::TaskScope;
-use taskflow_domain::ports::{CacheStore, TaskReadModel};
+use taskflow_domain::ports::TaskReadModel;
 use taskflow_domain::query::{TaskPage, TaskQuery, TaskStats, TaskView};
 use taskflow_domain::task::{TaskPatch, TaskTitle};
 use taskflow_domain::{RepoError, TaskId};
 
 use super::{CachedTaskReadModel, ReadCache};
+use crate::ports::CacheStore;
 use crate::tasks::CreateTask;
 use crate::test_support::{World, with_deps, world};
 
@@ -53,6 +53,9 @@ impl CacheStore for Down {
     async fn incr(&self, _: &str, _: Duration) -> Result<u64, RepoError> {
         Err(RepoError::unavailable(std::io::Error::other("down")))
     }
+    async fn get_generational(&self, _: &str, _: &str, _: &str) -> Result<(u64, Option<Vec<u8>>), RepoError> {
+        Err(RepoError::unavailable(std::io::Error::other("down")))
+    }
 }
 
 /// A world whose task reads go through the cache over `store`, with the counter behind it.
@@ -81,7 +84,7 @@ fn new_task(title: &str) -> CreateTask {
 
 #[tokio::test]
 async fn a_repeated_read_is_served_from_the_cache() {
-    let (w, counting) = cached_world(Arc::new(InMemoryCacheStore::new()), Duration::ZERO);
+    let (w, counting) = cached_world(Arc::new(crate::test_support::MapCacheStore::default()), Duration::ZERO);
     let (_, ann) = w.user("ann@example.com").await;
     let id = w.tasks.create_task(ann, new_task("cached")).await.unwrap().task.id();
     for _ in 0..5 {
@@ -93,7 +96,7 @@ async fn a_repeated_read_is_served_from_the_cache() {
 #[tokio::test]
 async fn a_write_is_visible_at_once_to_the_next_read() {
     // Arrange: the task is cached
-    let (w, _) = cached_world(Arc::new(InMemoryCacheStore::new()), Duration::ZERO);
+    let (w, _) = cached_world(Arc::new(crate::test_support::MapCacheStore::default()), Duration::ZERO);
     let (_, ann) = w.user("ann@example.com").await;
     let admin = w.admin("root@example.com").await;
     let id = w.tasks.create_task(ann, new_task("before")).await.unwrap().task.id();
@@ -111,7 +114,7 @@ async fn a_write_is_visible_at_once_to_the_next_read() {
 
 #[tokio::test]
 async fn list_pages_and_stats_follow_writes() {
-    let (w, _) = cached_world(Arc::new(InMemoryCacheStore::new()), Duration::ZERO);
+    let (w, _) = cached_world(Arc::new(crate::test_support::MapCacheStore::default()), Duration::ZERO);
     let (_, ann) = w.user("ann@example.com").await;
     assert_eq!(w.tasks.task_stats(ann, None).await.unwrap().total, 0);
     w.tasks.create_task(ann, new_task("one")).await.unwrap();
@@ -120,7 +123,8 @@ async fn list_pages_and_stats_follow_writes() {
 
 #[tokio::test]
 async fn concurrent_misses_of_one_key_load_once() {
-    let (w, counting) = cached_world(Arc::new(InMemoryCacheStore::new()), Duration::from_millis(50));
+    let (w, counting) =
+        cached_world(Arc::new(crate::test_support::MapCacheStore::default()), Duration::from_millis(50));
     let w = Arc::new(w);
     let (_, ann) = w.user("ann@example.com").await;
     let id = w.tasks.create_task(ann, new_task("hot")).await.unwrap().task.id();
