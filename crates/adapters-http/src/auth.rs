@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::dto::UserOut;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, CurrentUser};
+use crate::openapi::{EmailSchema, PasswordSchema, UserNameSchema};
 
 pub fn routes(_state: &AppState) -> Router<AppState> {
     Router::new()
@@ -30,13 +31,13 @@ pub fn routes(_state: &AppState) -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct RegisterIn {
     /// Trimmed and lower-cased; at most 254 characters.
-    #[schema(max_length = 254, example = "ann@example.com")]
+    #[schema(value_type = EmailSchema)]
     email: String,
     /// 8 to 128 characters.
-    #[schema(min_length = 8, max_length = 128)]
+    #[schema(value_type = PasswordSchema)]
     password: String,
     /// 1 to 100 characters after trimming, no control characters.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(value_type = UserNameSchema)]
     name: String,
 }
 
@@ -81,7 +82,7 @@ pub struct AuthResponse {
     /// Opaque single-use refresh token.
     refresh_token: String,
     /// Always `Bearer`.
-    #[schema(example = "Bearer")]
+    #[schema(value_type = String, pattern = "^Bearer$", example = "Bearer")]
     token_type: &'static str,
     /// Access token lifetime in seconds (`ACCESS_TOKEN_TTL_SECS`).
     expires_in: u64,
@@ -103,8 +104,8 @@ impl From<Session> for AuthResponse {
 
 /// Register a new user (role `user`) and log in.
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterIn, responses(
-    (status = 201, body = AuthResponse), (status = 400, body = Problem), (status = 409, description = "email taken", body = Problem),
-    (status = 415, body = Problem), (status = 429, body = Problem)))]
+    (status = 201, description = "Registered and logged in.", body = AuthResponse),
+    (status = 409, description = "The email is taken.", body = Problem)))]
 pub async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterIn>,
@@ -115,14 +116,16 @@ pub async fn register(
 
 /// Log in. Unknown emails and wrong passwords get the same 401.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginIn, responses(
-    (status = 200, body = AuthResponse), (status = 400, body = Problem), (status = 401, body = Problem), (status = 429, body = Problem)))]
+    (status = 200, description = "Logged in.", body = AuthResponse),
+    (status = 401, description = "Unknown email or wrong password.", body = Problem)))]
 pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginIn>) -> ApiResult<Json<AuthResponse>> {
     Ok(Json(state.auth.login(&body.email, &body.password).await?.into()))
 }
 
 /// Exchange a refresh token for new tokens. Presenting a consumed token revokes its whole family.
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshIn, responses(
-    (status = 200, body = AuthResponse), (status = 400, body = Problem), (status = 401, body = Problem), (status = 429, body = Problem)))]
+    (status = 200, description = "New tokens; the presented refresh token is consumed.", body = AuthResponse),
+    (status = 401, description = "Unknown, expired, consumed or revoked refresh token.", body = Problem)))]
 pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshIn>,
@@ -133,8 +136,8 @@ pub async fn refresh(
 /// Log out: revoke the refresh token's family. Unknown tokens are accepted silently. No access token is needed;
 /// one that is presented and belongs to a deleted user is 401.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshIn, responses(
-    (status = 204, description = "family revoked"), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 429, body = Problem)))]
+    (status = 204, description = "The token's family is revoked (or the token was unknown)."),
+    (status = 401, description = "A presented access token belongs to a deleted user.", body = Problem)))]
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -152,7 +155,7 @@ pub async fn logout(
 
 /// The caller's own account.
 #[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])), responses(
-    (status = 200, body = UserOut), (status = 401, body = Problem)))]
+    (status = 200, description = "The caller.", body = UserOut)))]
 pub async fn me(State(state): State<AppState>, CurrentUser(actor): CurrentUser) -> ApiResult<Json<UserOut>> {
     Ok(Json(UserOut::from(&state.auth.me(actor).await?)))
 }

@@ -8,6 +8,8 @@ use taskflow_application::tasks::PageMeta;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::openapi::{LimitSchema, PageSchema, RoleSchema, TaskPrioritySchema, TaskStatusSchema};
+
 /// RFC 3339 in UTC, to the microsecond, with only as many fractional digits as the instant needs.
 ///
 /// PostgreSQL keeps microseconds: rendering the nanoseconds of the clock would make the answer to a write
@@ -68,7 +70,7 @@ pub struct UserOut {
     /// Display name.
     pub name: String,
     /// `user` or `admin`.
-    #[schema(example = "user")]
+    #[schema(value_type = RoleSchema)]
     pub role: &'static str,
     /// Registration time.
     #[schema(format = DateTime)]
@@ -119,10 +121,10 @@ pub struct TaskOut {
     /// Description.
     pub description: Option<String>,
     /// `PENDING`, `IN_PROGRESS` or `COMPLETED`.
-    #[schema(example = "PENDING")]
+    #[schema(value_type = TaskStatusSchema)]
     pub status: &'static str,
     /// `LOW`, `MEDIUM` or `HIGH`.
-    #[schema(example = "MEDIUM")]
+    #[schema(value_type = TaskPrioritySchema)]
     pub priority: &'static str,
     /// Due date.
     #[schema(format = DateTime)]
@@ -141,6 +143,7 @@ pub struct TaskOut {
     #[schema(format = DateTime)]
     pub updated_at: String,
     /// Starts at 1, grows by 1 on every change; sent as `ETag`.
+    #[schema(minimum = 1)]
     pub version: i64,
 }
 
@@ -170,8 +173,10 @@ impl From<&TaskView> for TaskOut {
 pub struct PageOut {
     /// The page number (offset paging).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<PageSchema>)]
     pub page: Option<u32>,
     /// The page size.
+    #[schema(value_type = LimitSchema)]
     pub limit: u32,
     /// Matching items (offset paging).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -22,7 +22,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LiveOut {
     /// Always `ok`.
-    #[schema(example = "ok")]
+    #[schema(value_type = String, pattern = "^ok$", example = "ok")]
     status: &'static str,
 }
 
@@ -31,6 +31,7 @@ pub struct LiveOut {
 #[serde(rename_all = "camelCase")]
 pub struct CheckOut {
     /// `up` or `down`.
+    #[schema(value_type = String, pattern = "^(up|down)$")]
     status: &'static str,
     /// `postgres`, `redis` or `in-memory`.
     kind: &'static str,
@@ -55,18 +56,21 @@ pub struct ChecksOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReadyOut {
     /// `ok`, `degraded` (Redis down), `down` (database down, with 503) or `draining` (shutting down, with 503).
+    #[schema(value_type = String, pattern = "^(ok|degraded|down|draining)$")]
     status: &'static str,
     checks: ChecksOut,
 }
 
 /// 200 while the process serves.
-#[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200, body = LiveOut)))]
+#[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200, description = "The process serves.", body = LiveOut)))]
 pub async fn live() -> Json<LiveOut> {
     Json(LiveOut { status: "ok" })
 }
 
 /// 200 `ok` or `degraded` when the service can serve; 503 when the database is unreachable.
-#[utoipa::path(get, path = "/health/ready", tag = "operations", responses((status = 200, body = ReadyOut), (status = 503, body = ReadyOut)))]
+#[utoipa::path(get, path = "/health/ready", tag = "operations", responses(
+    (status = 200, description = "Ready: `ok`, or `degraded` with Redis down.", body = ReadyOut),
+    (status = 503, description = "Not ready: the database is unreachable or the instance is draining (the report), or the check took too long (a problem).", body = ReadyOut)))]
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let report = state.health.readiness().await;
     let (code, status) = match report.status {
@@ -87,7 +91,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Prometheus text format.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "The metrics.", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::observability::render(&state.metrics))
 }

@@ -1,11 +1,33 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs, and the bundled Swagger UI at `/docs`.
+//!
+//! Each handler's `#[utoipa::path]` lists what is particular to it (its success, 403, 404, 409, 412, 422). What
+//! every route shares because of the middleware is added here by [`Conventions`], from the same facts the
+//! middleware acts on, so the document cannot drift from it: `X-Request-Id` on every answer, 401 with
+//! `WWW-Authenticate` wherever a bearer token is required, 400/408/413/415 wherever a JSON body is read, 400
+//! wherever parameters are parsed, 429 and the `RateLimit-*` headers on the rate-limited paths, and 503 with
+//! `Retry-After` everywhere (a dependency down, load shedding, or the request timeout). Every error body is
+//! `application/problem+json` with the [`Problem`] schema.
+//!
+//! The schemas of the wire values whose rules live in the domain (statuses, priorities, roles, titles, names,
+//! search terms...) are written here once, from the domain's own lists and limits, and referenced by the DTOs.
+
+use std::borrow::Cow;
 
 use axum::Router;
+use taskflow_application::domain::query::{SearchTerm, SortField};
+use taskflow_application::domain::task::{TaskDescription, TaskPriority, TaskStatus, TaskTitle};
+use taskflow_application::domain::user::{EmailAddress, Password, Role, UserName};
+use utoipa::openapi::header::{Header, HeaderBuilder};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa::openapi::{Content, Ref, RefOr, Response, Schema};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::AppState;
+use crate::error::{PROBLEM_JSON, Problem};
+use crate::rate_limit::is_limited;
 
 /// The API description.
 #[derive(OpenApi)]
@@ -23,7 +45,9 @@ Conventions (see docs/adr/0005 for the reasons):
 - `POST /auth/logout` with an unknown refresh token is 204 (idempotent, reveals nothing).
 - A password change ends every session (refresh-token family) of the user.
 - Rate-limited routes carry RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset (seconds); 429 adds Retry-After.
-- 503 (a dependency down, or a request over 30 s) carries Retry-After."),
+- 503 (a dependency down, or a request over 30 s) carries Retry-After.
+- Text members are trimmed of white space at both ends before their length is counted; titles and names must not
+  contain control characters, descriptions none but line breaks and tabs."),
     paths(
         crate::auth::register, crate::auth::login, crate::auth::refresh, crate::auth::logout, crate::auth::me,
         crate::users::list_users, crate::users::get_user, crate::users::update_user, crate::users::delete_user,
@@ -31,8 +55,12 @@ Conventions (see docs/adr/0005 for the reasons):
         crate::tasks::list_tasks, crate::tasks::task_stats, crate::tasks::batch_tasks,
         crate::health::live, crate::health::ready, crate::health::metrics,
     ),
-    components(schemas(crate::error::Problem, crate::error::ProblemField)),
-    modifiers(&BearerAuth),
+    // The parameter schemas: utoipa collects the schemas of bodies and responses by itself, not these.
+    components(schemas(
+        crate::error::Problem, crate::error::ProblemField, StatusListSchema, PriorityListSchema, SearchSchema,
+        SortFieldSchema, SortOrderSchema, PageSchema, LimitSchema, IdempotencyKeySchema,
+    )),
+    modifiers(&BearerAuth, &Conventions),
     tags((name = "auth"), (name = "users"), (name = "tasks"), (name = "operations"))
 )]
 pub struct ApiDoc;
@@ -49,6 +77,486 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The Swagger UI at `/docs` and the document at `/openapi.json`.
+///
+/// The UI's online validator is off (`validatorUrl: "none"`): by default the page would send the document's
+/// address to a third-party service and show a broken badge offline.
 pub fn routes() -> Router<AppState> {
-    Router::from(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+    Router::from(swagger_ui())
+}
+
+fn swagger_ui() -> SwaggerUi {
+    SwaggerUi::new("/docs")
+        .url("/openapi.json", ApiDoc::openapi())
+        .config(Config::from("/openapi.json").validator_url("none"))
+}
+
+// ---- Headers
+
+/// `X-Request-Id`, on every answer.
+const X_REQUEST_ID: &str = "X-Request-Id";
+/// `Retry-After`, on 429 and 503.
+const RETRY_AFTER: &str = "Retry-After";
+/// `WWW-Authenticate`, on 401.
+const WWW_AUTHENTICATE: &str = "WWW-Authenticate";
+/// The rate-limit headers, on every answer of a limited path but a 503 (which may come from the request timeout,
+/// outside the limiter).
+const RATE_LIMIT_HEADERS: [&str; 3] = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"];
+
+/// A header that is always present where it is declared.
+///
+/// utoipa's `Header` has no `required` member although OpenAPI's Header Object has one: it is set through the
+/// flattened extension map, which serialises it as a member of the header object.
+fn required_header(schema: impl Into<RefOr<Schema>>, description: &str) -> Header {
+    let mut extensions = utoipa::openapi::extensions::Extensions::default();
+    extensions.insert("required".to_owned(), serde_json::Value::Bool(true));
+    HeaderBuilder::new().schema(Some(schema)).description(Some(description)).extensions(Some(extensions)).build()
+}
+
+fn string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+fn non_negative_integer() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0))
+}
+
+/// The reusable headers, registered under `components.headers`.
+fn component_headers() -> Vec<(&'static str, Header)> {
+    vec![
+        (
+            X_REQUEST_ID,
+            required_header(
+                string().min_length(Some(1)).max_length(Some(64)).pattern(Some("^[A-Za-z0-9._-]{1,64}$")),
+                "The request's id: the client's own if it sent a valid one (1-64 characters of `[A-Za-z0-9._-]`), \
+                 else a new UUID. Equal to `requestId` in error bodies.",
+            ),
+        ),
+        (
+            RETRY_AFTER,
+            required_header(
+                ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)),
+                "Seconds to wait before retrying.",
+            ),
+        ),
+        (WWW_AUTHENTICATE, required_header(string().enum_values(Some(["Bearer"])), "Always `Bearer`.")),
+        (
+            RATE_LIMIT_HEADERS[0],
+            required_header(non_negative_integer(), "Requests allowed per minute in this request's bucket."),
+        ),
+        (
+            RATE_LIMIT_HEADERS[1],
+            required_header(non_negative_integer(), "Requests left in the current window (0 on a 429)."),
+        ),
+        (RATE_LIMIT_HEADERS[2], required_header(non_negative_integer(), "Seconds until the window resets.")),
+    ]
+}
+
+fn header_ref(name: &str) -> RefOr<Header> {
+    RefOr::Ref(Ref::new(format!("#/components/headers/{name}")))
+}
+
+/// What an error status means when a handler's annotation does not say more.
+fn default_description(status: &str) -> &'static str {
+    match status {
+        "400" => "The input is invalid: a malformed or unknown parameter or body member (named in `errors`).",
+        "401" => "Missing, malformed, expired or revoked credentials.",
+        "403" => "The caller's role does not allow this.",
+        "404" => "Not found (or not visible to the caller).",
+        "409" => "Conflict.",
+        "408" => "The body did not arrive in time.",
+        "412" => "`If-Match` does not name the current version.",
+        "413" => "The body is larger than 1 MiB.",
+        "415" => "The body is not `application/json`.",
+        "422" => "This `Idempotency-Key` was used with a different request.",
+        "429" => "Rate limit exceeded; retry after `Retry-After` seconds.",
+        "503" => {
+            "A dependency is unavailable, the instance is overloaded or draining, or the request took too long; retry \
+             after `Retry-After` seconds."
+        }
+        _ => "Success.",
+    }
+}
+
+/// Adds to every operation what the middleware does on every route: see the module documentation.
+struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, header) in component_headers() {
+            components.headers.insert(name.to_owned(), RefOr::T(header));
+        }
+        for (path, item) in &mut openapi.paths.paths {
+            let limited = is_limited(path);
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+                &mut item.head,
+                &mut item.options,
+                &mut item.trace,
+            ];
+            for operation in operations.into_iter().flatten() {
+                add_shared_responses(operation, limited);
+                for (status, response) in &mut operation.responses.responses {
+                    if let RefOr::T(response) = response {
+                        complete_response(status, response, limited);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The statuses an operation can answer because of the middleware and extractors it goes through.
+fn add_shared_responses(operation: &mut Operation, limited: bool) {
+    let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+    let has_body = operation.request_body.is_some();
+    let has_parameters = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let mut shared = vec!["503"];
+    if secured {
+        shared.push("401");
+    }
+    if has_body {
+        shared.extend(["400", "408", "413", "415"]);
+    }
+    if has_parameters {
+        shared.push("400");
+    }
+    if limited {
+        shared.push("429");
+    }
+    for status in shared {
+        operation.responses.responses.entry(status.to_owned()).or_insert_with(|| RefOr::T(Response::new("")));
+    }
+}
+
+/// Gives a response its description, its error body and its headers.
+fn complete_response(status: &str, response: &mut Response, limited: bool) {
+    if response.description.is_empty() {
+        response.description = default_description(status).to_owned();
+    }
+    let is_error = status.starts_with('4') || status.starts_with('5');
+    if is_error {
+        // A handler's own JSON body (the readiness report on 503) stays; the problem is what every other layer sends.
+        let problem_ref = RefOr::Ref(Ref::from_schema_name(Problem::name()));
+        let own_is_problem = response
+            .content
+            .get("application/json")
+            .is_some_and(|c| matches!(c, RefOr::T(c) if c.schema == Some(problem_ref.clone())));
+        if own_is_problem {
+            response.content.shift_remove("application/json");
+        }
+        response.content.insert(PROBLEM_JSON.to_owned(), RefOr::T(Content::new(Some(problem_ref))));
+    }
+    response.headers.insert(X_REQUEST_ID.to_owned(), header_ref(X_REQUEST_ID));
+    if status == "401" {
+        response.headers.insert(WWW_AUTHENTICATE.to_owned(), header_ref(WWW_AUTHENTICATE));
+    }
+    if status == "429" || status == "503" {
+        response.headers.insert(RETRY_AFTER.to_owned(), header_ref(RETRY_AFTER));
+    }
+    if limited && status != "503" {
+        for name in RATE_LIMIT_HEADERS {
+            response.headers.insert(name.to_owned(), header_ref(name));
+        }
+    }
+}
+
+// ---- Schemas of domain values
+
+/// Declares a unit type whose schema is built by `$schema` and named `$name` in `components.schemas`.
+macro_rules! domain_schema {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $schema:expr) => {
+        $(#[$doc])*
+        pub struct $ty;
+
+        impl PartialSchema for $ty {
+            fn schema() -> RefOr<Schema> {
+                let object: Object = $schema;
+                RefOr::T(Schema::Object(object))
+            }
+        }
+
+        impl ToSchema for $ty {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($name)
+            }
+        }
+    };
+}
+
+fn one_of(values: impl IntoIterator<Item = &'static str>, description: &str) -> Object {
+    string().enum_values(Some(values)).description(Some(description)).build()
+}
+
+domain_schema!(
+    /// A task's status.
+    TaskStatusSchema,
+    "TaskStatus",
+    one_of(TaskStatus::ALL.map(TaskStatus::as_str), "A task's status.")
+);
+domain_schema!(
+    /// A task's priority.
+    TaskPrioritySchema,
+    "TaskPriority",
+    one_of(TaskPriority::ALL.map(TaskPriority::as_str), "A task's priority.")
+);
+domain_schema!(
+    /// A user's role.
+    RoleSchema,
+    "Role",
+    one_of([Role::User, Role::Admin].map(Role::as_str), "A user's role.")
+);
+domain_schema!(
+    /// What a listing is sorted by.
+    SortFieldSchema,
+    "SortField",
+    one_of(SortField::ALL.map(SortField::as_str), "What a listing is sorted by.")
+);
+
+domain_schema!(
+    /// The direction of a listing.
+    SortOrderSchema,
+    "SortOrder",
+    one_of(["asc", "desc"], "The direction of a listing.")
+);
+domain_schema!(
+    /// What a batch does.
+    BatchActionSchema,
+    "BatchAction",
+    one_of(["complete", "delete"], "What a batch does to each task.")
+);
+domain_schema!(
+    /// An offset page number.
+    PageSchema,
+    "Page",
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(u32::MAX))
+        .description(Some("A page number, from 1."))
+        .build()
+);
+domain_schema!(
+    /// A page size.
+    LimitSchema,
+    "Limit",
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(100))
+        .description(Some("A page size, 1 to 100."))
+        .build()
+);
+
+/// The white space `str::trim` removes (Unicode `White_Space`), as a character-class body.
+const TRIMMED: &str = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+/// Control characters (Unicode category Cc), as a character-class body.
+const CONTROL: &str = r"\x00-\x1f\x7f-\x9f";
+
+/// A pattern for a line that is trimmed, then 1 to `max` characters without control characters.
+fn bounded_line_pattern(max: usize) -> String {
+    let edge = format!(r"[^{CONTROL}{TRIMMED}]");
+    let inner = format!(r"[^{CONTROL}]");
+    format!(r"^[{TRIMMED}]*{edge}(?:{inner}{{0,{}}}{edge})?[{TRIMMED}]*$", max - 2)
+}
+
+/// A pattern for a description: trimmed, then at most `max` characters with no control character other than
+/// line breaks and tabs.
+fn description_pattern(max: usize) -> String {
+    let allowed_controls = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f";
+    let edge = format!(r"[^{allowed_controls}{TRIMMED}]");
+    let inner = format!(r"[^{allowed_controls}]");
+    format!(r"^[{TRIMMED}]*(?:{edge}(?:{inner}{{0,{}}}{edge})?)?[{TRIMMED}]*$", max - 2)
+}
+
+domain_schema!(
+    /// A task title.
+    TitleSchema,
+    "TaskTitle",
+    string()
+        .pattern(Some(bounded_line_pattern(TaskTitle::MAX_LEN)))
+        .description(Some("1 to 200 characters once trimmed, no control characters."))
+        .examples(["Write the report"])
+        .build()
+);
+domain_schema!(
+    /// A task description.
+    DescriptionSchema,
+    "TaskDescription",
+    string()
+        .pattern(Some(description_pattern(TaskDescription::MAX_LEN)))
+        .description(Some("At most 10,000 characters once trimmed; no control characters but line breaks and tabs."))
+        .build()
+);
+domain_schema!(
+    /// A display name.
+    UserNameSchema,
+    "UserName",
+    string()
+        .pattern(Some(bounded_line_pattern(UserName::MAX_LEN)))
+        .description(Some("1 to 100 characters once trimmed, no control characters."))
+        .examples(["Ann Example"])
+        .build()
+);
+domain_schema!(
+    /// An email address as registration and updates take it.
+    EmailSchema,
+    "EmailAddress",
+    string()
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+        .max_length(Some(EmailAddress::MAX_LEN))
+        .description(Some(
+            "Trimmed and lower-cased; at most 254 characters. A dot-atom local part (letters, digits and \
+             !#$%&'*+/=?^_`{|}~.-, no leading, trailing or double dot, at most 64 bytes) and a domain of at \
+             least two labels of letters, digits and inner hyphens.",
+        ))
+        .examples(["ann@example.com"])
+        .build()
+);
+domain_schema!(
+    /// A new password.
+    PasswordSchema,
+    "Password",
+    string()
+        .min_length(Some(Password::MIN_LEN))
+        .max_length(Some(Password::MAX_LEN))
+        .description(Some("8 to 128 characters."))
+        .build()
+);
+
+/// The pattern of a comma-separated list of `values`, each item trimmed.
+fn list_pattern(values: &[&str]) -> String {
+    let item = format!("[{TRIMMED}]*(?:{})[{TRIMMED}]*", values.join("|"));
+    format!("^{item}(?:,{item})*$")
+}
+
+domain_schema!(
+    /// `status` of a listing: one status or a comma-separated list.
+    StatusListSchema,
+    "TaskStatusList",
+    string()
+        .pattern(Some(list_pattern(&TaskStatus::ALL.map(TaskStatus::as_str))))
+        .description(Some("One status or a comma-separated list (PENDING, IN_PROGRESS, COMPLETED)."))
+        .examples(["PENDING,IN_PROGRESS"])
+        .build()
+);
+domain_schema!(
+    /// `priority` of a listing: one priority or a comma-separated list.
+    PriorityListSchema,
+    "TaskPriorityList",
+    string()
+        .pattern(Some(list_pattern(&TaskPriority::ALL.map(TaskPriority::as_str))))
+        .description(Some("One priority or a comma-separated list (LOW, MEDIUM, HIGH)."))
+        .examples(["HIGH"])
+        .build()
+);
+domain_schema!(
+    /// A search term.
+    SearchSchema,
+    "SearchTerm",
+    string()
+        .max_length(Some(SearchTerm::MAX_LEN))
+        .pattern(Some(format!("^[^{CONTROL}]*$")))
+        .description(Some("At most 200 characters, no control characters; empty means no search."))
+        .build()
+);
+domain_schema!(
+    /// An `Idempotency-Key` header value.
+    IdempotencyKeySchema,
+    "IdempotencyKey",
+    string()
+        .min_length(Some(1))
+        .max_length(Some(255))
+        .pattern(Some("^[\\x20-\\x7e]+$"))
+        .description(Some("1 to 255 printable ASCII characters."))
+        .build()
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc() -> serde_json::Value {
+        serde_json::to_value(ApiDoc::openapi()).expect("the document serialises")
+    }
+
+    fn responses(doc: &serde_json::Value) -> impl Iterator<Item = (String, &serde_json::Value)> {
+        doc["paths"].as_object().expect("paths").iter().flat_map(|(path, item)| {
+            item.as_object().expect("a path item").iter().flat_map(move |(method, op)| {
+                op["responses"]
+                    .as_object()
+                    .expect("responses")
+                    .iter()
+                    .map(move |(status, r)| (format!("{method} {path} {status}"), r))
+            })
+        })
+    }
+
+    #[test]
+    fn every_response_has_a_description_and_a_request_id() {
+        let doc = doc();
+        for (name, response) in responses(&doc) {
+            assert!(response["description"].as_str().is_some_and(|d| !d.is_empty()), "{name} has no description");
+            assert!(response["headers"][X_REQUEST_ID].is_object(), "{name} declares no X-Request-Id");
+        }
+    }
+
+    #[test]
+    fn every_error_is_a_problem_document() {
+        let doc = doc();
+        for (name, response) in responses(&doc) {
+            let status: u16 = name.rsplit(' ').next().and_then(|s| s.parse().ok()).expect("a numeric status");
+            if status >= 400 {
+                assert_eq!(
+                    response["content"][PROBLEM_JSON]["schema"]["$ref"], "#/components/schemas/Problem",
+                    "{name} is not documented as a problem"
+                );
+                let problem_as_json = &response["content"]["application/json"]["schema"]["$ref"];
+                assert_ne!(problem_as_json, "#/components/schemas/Problem", "{name} documents a problem as JSON");
+            }
+        }
+    }
+
+    #[test]
+    fn shared_statuses_are_documented_where_the_middleware_can_answer_them() {
+        let doc = doc();
+        let post_tasks = &doc["paths"]["/tasks"]["post"]["responses"];
+        for status in ["400", "401", "408", "413", "415", "429", "503"] {
+            assert!(post_tasks[status].is_object(), "POST /tasks lacks {status}");
+        }
+        assert_eq!(post_tasks["401"]["headers"][WWW_AUTHENTICATE]["$ref"], "#/components/headers/WWW-Authenticate");
+        assert_eq!(post_tasks["429"]["headers"][RETRY_AFTER]["$ref"], "#/components/headers/Retry-After");
+        assert!(post_tasks["201"]["headers"]["RateLimit-Remaining"].is_object());
+        let live = &doc["paths"]["/health/live"]["get"]["responses"];
+        assert!(live["429"].is_null() && live["401"].is_null(), "the health checks are neither limited nor secured");
+        assert!(live["200"]["headers"]["RateLimit-Limit"].is_null());
+        assert_eq!(doc["components"]["headers"][X_REQUEST_ID]["required"], true);
+    }
+
+    #[tokio::test]
+    async fn the_docs_page_calls_no_online_validator() {
+        use tower::ServiceExt as _;
+        let request = axum::http::Request::get("/docs/swagger-initializer.js")
+            .body(axum::body::Body::empty())
+            .expect("a request");
+        let response = Router::from(swagger_ui()).oneshot(request).await.expect("an answer");
+        assert_eq!(response.status(), axum::http::StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("the script");
+        let script = String::from_utf8_lossy(&body);
+        assert!(script.contains(r#""validatorUrl": "none""#), "the validator is on: {script}");
+    }
+
+    #[test]
+    fn the_line_pattern_counts_characters_after_trimming() {
+        let pattern = bounded_line_pattern(5);
+        assert_eq!(
+            pattern,
+            format!(r"^[{TRIMMED}]*[^{CONTROL}{TRIMMED}](?:[^{CONTROL}]{{0,3}}[^{CONTROL}{TRIMMED}])?[{TRIMMED}]*$")
+        );
+    }
 }

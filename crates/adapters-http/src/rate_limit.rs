@@ -52,7 +52,7 @@ fn set_headers(headers: &mut HeaderMap, d: &RateDecision) {
 }
 
 /// Whether the path is under a limited prefix (`/auth`, `/users`, `/tasks`), whatever the route or method.
-fn is_limited(path: &str) -> bool {
+pub(crate) fn is_limited(path: &str) -> bool {
     ["/auth", "/users", "/tasks"]
         .iter()
         .any(|p| path.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))

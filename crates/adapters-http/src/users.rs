@@ -17,6 +17,7 @@ use crate::AppState;
 use crate::dto::{PageOut, Paged, UserOut, double_option, page_and_limit};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, CurrentUser, IdPath};
+use crate::openapi::{EmailSchema, LimitSchema, PageSchema, PasswordSchema, RoleSchema, UserNameSchema};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -30,30 +31,33 @@ pub fn routes() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Page number, from 1 (default 1).
+    #[param(value_type = Option<PageSchema>)]
     page: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(value_type = Option<LimitSchema>)]
     limit: Option<String>,
 }
 
-/// A change to a user; every member is optional, `role` needs an admin.
+/// A change to a user: at least one member, none `null`; `role` needs an admin.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateUserIn {
     /// New display name.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    #[schema(value_type = UserNameSchema)]
     name: Option<Option<String>>,
     /// New email.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 254)]
+    #[schema(value_type = EmailSchema)]
     email: Option<Option<String>>,
-    /// New password.
+    /// New password; ends the user's other sessions.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, min_length = 8, max_length = 128)]
+    #[schema(value_type = PasswordSchema)]
     password: Option<Option<String>>,
-    /// New role (admins only): `user` or `admin`.
+    /// New role (admins only).
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = RoleSchema)]
     role: Option<Option<String>>,
 }
 
@@ -95,7 +99,8 @@ impl UpdateUserIn {
 
 /// List users (admins only).
 #[utoipa::path(get, path = "/users", tag = "users", params(PageParams), security(("bearer" = [])), responses(
-    (status = 200, body = Paged<UserOut>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    (status = 200, description = "A page of users.", body = Paged<UserOut>),
+    (status = 403, description = "The caller is not an admin.", body = Problem)))]
 pub async fn list_users(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
@@ -118,7 +123,8 @@ pub async fn list_users(
 
 /// A user: the user themself or an admin; anyone else gets 404.
 #[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = Uuid, Path)), security(("bearer" = [])), responses(
-    (status = 200, body = UserOut), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    (status = 200, description = "The user.", body = UserOut),
+    (status = 404, description = "No such user, or not the caller and the caller is no admin.", body = Problem)))]
 pub async fn get_user(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
@@ -130,8 +136,10 @@ pub async fn get_user(
 /// Update a user. Changing `role` needs an admin; a password change ends the user's other sessions.
 #[utoipa::path(patch, path = "/users/{id}", tag = "users", params(("id" = Uuid, Path)), request_body = UpdateUserIn,
     security(("bearer" = [])), responses(
-    (status = 200, body = UserOut), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 404, body = Problem), (status = 409, body = Problem)))]
+    (status = 200, description = "The updated user.", body = UserOut),
+    (status = 403, description = "Only an admin may change a role.", body = Problem),
+    (status = 404, description = "No such user, or not the caller and the caller is no admin.", body = Problem),
+    (status = 409, description = "The email is taken.", body = Problem)))]
 pub async fn update_user(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
@@ -144,7 +152,9 @@ pub async fn update_user(
 
 /// Delete a user and their tasks (admins only).
 #[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = Uuid, Path)), security(("bearer" = [])), responses(
-    (status = 204, description = "deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    (status = 204, description = "The user, their tasks and their sessions are deleted."),
+    (status = 403, description = "The caller is not an admin.", body = Problem),
+    (status = 404, description = "No such user.", body = Problem)))]
 pub async fn delete_user(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,

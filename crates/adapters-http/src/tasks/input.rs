@@ -12,47 +12,55 @@ use uuid::Uuid;
 
 use crate::dto::{double_option, page_and_limit, parse_limit, parse_timestamp};
 use crate::error::ApiError;
+use crate::openapi::{
+    BatchActionSchema, DescriptionSchema, LimitSchema, PageSchema, PriorityListSchema, SearchSchema, SortFieldSchema,
+    SortOrderSchema, StatusListSchema, TaskPrioritySchema, TaskStatusSchema, TitleSchema,
+};
 
 /// A new task.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateTaskIn {
     /// 1 to 200 characters after trimming.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(value_type = TitleSchema)]
     title: String,
-    /// At most 10,000 characters.
-    #[schema(max_length = 10000)]
+    /// At most 10,000 characters after trimming.
+    #[schema(value_type = Option<DescriptionSchema>)]
     description: Option<String>,
     /// `PENDING` (default), `IN_PROGRESS` or `COMPLETED`.
+    #[schema(value_type = Option<TaskStatusSchema>)]
     status: Option<String>,
     /// `LOW`, `MEDIUM` (default) or `HIGH`.
+    #[schema(value_type = Option<TaskPrioritySchema>)]
     priority: Option<String>,
     /// RFC 3339; returned in UTC.
     #[schema(format = DateTime)]
     due_date: Option<String>,
     /// The owner, when not the caller (admins only).
+    #[schema(value_type = Option<Uuid>)]
     user_id: Option<String>,
 }
 
-/// A change to a task. `null` clears `description` or `dueDate`; `null` for the others is 400.
+/// A change to a task: at least one member. `null` clears `description` or `dueDate`; `null` for the others is 400.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(min_properties = 1)]
 pub struct UpdateTaskIn {
     /// 1 to 200 characters after trimming.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[schema(value_type = TitleSchema)]
     title: Option<Option<String>>,
-    /// At most 10,000 characters, or `null` to clear.
+    /// At most 10,000 characters after trimming, or `null` to clear.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 10000)]
+    #[schema(value_type = Option<DescriptionSchema>)]
     description: Option<Option<String>>,
     /// New status.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = TaskStatusSchema)]
     status: Option<Option<String>>,
     /// New priority.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = TaskPrioritySchema)]
     priority: Option<Option<String>>,
     /// New due date, or `null` to clear.
     #[serde(default, deserialize_with = "double_option")]
@@ -65,10 +73,10 @@ pub struct UpdateTaskIn {
 #[serde(deny_unknown_fields)]
 pub struct BatchIn {
     /// 1 to 1000 task ids; duplicates count once.
-    #[schema(min_items = 1, max_items = 1000)]
+    #[schema(value_type = Vec<Uuid>, min_items = 1, max_items = 1000)]
     tasks: Vec<String>,
     /// `complete` or `delete`.
-    #[schema(example = "complete")]
+    #[schema(value_type = BatchActionSchema)]
     action: String,
 }
 
@@ -78,28 +86,39 @@ pub struct BatchIn {
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 pub struct ListParams {
     /// One status or a comma-separated list.
+    #[param(value_type = Option<StatusListSchema>)]
     status: Option<String>,
     /// One priority or a comma-separated list.
+    #[param(value_type = Option<PriorityListSchema>)]
     priority: Option<String>,
     /// Case-insensitive substring of title or description (at most 200 characters).
+    #[param(value_type = Option<SearchSchema>)]
     search: Option<String>,
     /// RFC 3339; only tasks due before.
+    #[param(value_type = Option<String>, format = DateTime)]
     due_before: Option<String>,
     /// RFC 3339; only tasks due after.
+    #[param(value_type = Option<String>, format = DateTime)]
     due_after: Option<String>,
-    /// `true` or `false`.
+    /// Only overdue tasks (`true`) or only the others (`false`).
+    #[param(value_type = Option<bool>)]
     overdue: Option<String>,
     /// Another user's tasks (admins only).
+    #[param(value_type = Option<Uuid>)]
     user_id: Option<String>,
     /// `createdAt` (default), `updatedAt`, `dueDate`, `priority`, `title`.
+    #[param(value_type = Option<SortFieldSchema>)]
     sort: Option<String>,
     /// `desc` (default) or `asc`.
+    #[param(value_type = Option<SortOrderSchema>)]
     order: Option<String>,
-    /// Offset paging: page from 1.
+    /// Offset paging: page from 1 (default 1). Not with `cursor`.
+    #[param(value_type = Option<PageSchema>)]
     page: Option<String>,
     /// 1 to 100 (default 20).
+    #[param(value_type = Option<LimitSchema>)]
     limit: Option<String>,
-    /// Keyset paging: empty for the first page, then the previous `nextCursor`.
+    /// Keyset paging: empty for the first page, then the previous `nextCursor`. Not with `page`.
     cursor: Option<String>,
 }
 
@@ -109,6 +128,7 @@ pub struct ListParams {
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 pub struct StatsParams {
     /// Another user's tasks (admins only).
+    #[param(value_type = Option<Uuid>)]
     user_id: Option<String>,
 }
 

@@ -22,6 +22,7 @@ use crate::dto::{Paged, TaskOut};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, CurrentUser, IdPath};
 use crate::idempotency::idempotent;
+use crate::openapi::{BatchActionSchema, IdempotencyKeySchema};
 
 pub fn routes(state: &AppState) -> Router<AppState> {
     // Idempotency-Key applies to the two POSTs only; a GET carrying one is an ordinary GET.
@@ -57,10 +58,14 @@ fn if_match(headers: &HeaderMap) -> Result<Option<Version>, ApiError> {
 
 /// Create a task. Accepts `Idempotency-Key`.
 #[utoipa::path(post, path = "/tasks", tag = "tasks", request_body = CreateTaskIn, security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 printable ASCII characters")),
-    responses((status = 201, body = TaskOut, headers(("Location" = String), ("ETag" = String))),
-    (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 409, description = "same key in progress", body = Problem), (status = 422, description = "key reused with another body", body = Problem)))]
+    params(("Idempotency-Key" = Option<IdempotencyKeySchema>, Header,
+        description = "Makes retries safe: the first answer is replayed for the same key and body.")),
+    responses((status = 201, description = "Created (or replayed, with `Idempotent-Replayed: true`).", body = TaskOut,
+        headers(("Location" = String), ("ETag" = String), ("Idempotent-Replayed" = String))),
+    (status = 403, description = "`userId` names another user and the caller is no admin.", body = Problem),
+    (status = 404, description = "`userId` names no user.", body = Problem),
+    (status = 409, description = "A request with this `Idempotency-Key` is still in progress.", body = Problem),
+    (status = 422, description = "This `Idempotency-Key` was used with a different request.", body = Problem)))]
 pub async fn create_task(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
@@ -76,8 +81,8 @@ pub async fn create_task(
 
 /// A task (404 if it is not the caller's and the caller is no admin).
 #[utoipa::path(get, path = "/tasks/{id}", tag = "tasks", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = TaskOut, headers(("ETag" = String))), (status = 400, body = Problem),
-    (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "The task.", body = TaskOut, headers(("ETag" = String))),
+    (status = 404, description = "No such task, or not the caller's and the caller is no admin.", body = Problem)))]
 pub async fn get_task(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
@@ -90,8 +95,9 @@ pub async fn get_task(
 /// Update a task; with `If-Match: "<version>"` only if it is still at that version.
 #[utoipa::path(patch, path = "/tasks/{id}", tag = "tasks", params(("id" = Uuid, Path),
     ("If-Match" = Option<String>, Header, description = "\"<version>\" from the ETag")), request_body = UpdateTaskIn,
-    security(("bearer" = [])), responses((status = 200, body = TaskOut, headers(("ETag" = String))),
-    (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem)))]
+    security(("bearer" = [])), responses((status = 200, description = "The updated task.", body = TaskOut, headers(("ETag" = String))),
+    (status = 404, description = "No such task, or not the caller's and the caller is no admin.", body = Problem),
+    (status = 412, description = "`If-Match` does not name the current version.", body = Problem)))]
 pub async fn update_task(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
@@ -106,8 +112,8 @@ pub async fn update_task(
 
 /// Delete a task.
 #[utoipa::path(delete, path = "/tasks/{id}", tag = "tasks", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 204, description = "deleted"), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 404, body = Problem)))]
+    responses((status = 204, description = "Deleted."),
+    (status = 404, description = "No such task, or not the caller's and the caller is no admin.", body = Problem)))]
 pub async fn delete_task(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
@@ -119,8 +125,8 @@ pub async fn delete_task(
 
 /// List tasks: filters, sort, offset (`page`) or keyset (`cursor`) paging.
 #[utoipa::path(get, path = "/tasks", tag = "tasks", params(ListParams), security(("bearer" = [])),
-    responses((status = 200, body = Paged<TaskOut>), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 403, body = Problem)))]
+    responses((status = 200, description = "A page of tasks.", body = Paged<TaskOut>),
+    (status = 403, description = "`userId` names another user and the caller is no admin.", body = Problem)))]
 pub async fn list_tasks(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
@@ -164,7 +170,8 @@ pub struct StatsOut {
 
 /// Counts over the caller's visible tasks (or one user's, for admins).
 #[utoipa::path(get, path = "/tasks/stats", tag = "tasks", params(StatsParams), security(("bearer" = [])),
-    responses((status = 200, body = StatsOut), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, description = "The counts.", body = StatsOut),
+    (status = 403, description = "`userId` names another user and the caller is no admin.", body = Problem)))]
 pub async fn task_stats(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
@@ -188,13 +195,14 @@ pub async fn task_stats(
 pub struct BatchFailure {
     id: Uuid,
     /// Always `not_found` (also for tasks the caller may not see).
-    #[schema(example = "not_found")]
+    #[schema(value_type = String, pattern = "^not_found$", example = "not_found")]
     reason: &'static str,
 }
 
 /// What a batch did.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BatchOut {
+    #[schema(value_type = BatchActionSchema)]
     action: &'static str,
     requested: usize,
     succeeded: Vec<Uuid>,
@@ -203,9 +211,12 @@ pub struct BatchOut {
 
 /// Complete or delete up to 1000 tasks in one transaction. Accepts `Idempotency-Key`.
 #[utoipa::path(post, path = "/tasks/batch", tag = "tasks", request_body = BatchIn, security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 200, body = BatchOut), (status = 400, body = Problem), (status = 401, body = Problem),
-    (status = 409, body = Problem), (status = 422, body = Problem)))]
+    params(("Idempotency-Key" = Option<IdempotencyKeySchema>, Header,
+        description = "Makes retries safe: the first answer is replayed for the same key and body.")),
+    responses((status = 200, description = "What was done (or replayed, with `Idempotent-Replayed: true`).", body = BatchOut,
+        headers(("Idempotent-Replayed" = String))),
+    (status = 409, description = "A request with this `Idempotency-Key` is still in progress.", body = Problem),
+    (status = 422, description = "This `Idempotency-Key` was used with a different request.", body = Problem)))]
 pub async fn batch_tasks(
     State(state): State<AppState>,
     CurrentUser(actor): CurrentUser,
