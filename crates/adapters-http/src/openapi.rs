@@ -18,8 +18,8 @@ use taskflow_application::domain::query::{SearchTerm, SortField};
 use taskflow_application::domain::task::{TaskDescription, TaskPriority, TaskStatus, TaskTitle};
 use taskflow_application::domain::user::{EmailAddress, Password, Role, UserName};
 use utoipa::openapi::header::{Header, HeaderBuilder};
-use utoipa::openapi::path::Operation;
-use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::path::{Operation, Parameter};
+use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
@@ -99,6 +99,10 @@ const X_REQUEST_ID: &str = "X-Request-Id";
 const RETRY_AFTER: &str = "Retry-After";
 /// `WWW-Authenticate`, on 401.
 const WWW_AUTHENTICATE: &str = "WWW-Authenticate";
+/// `ETag`, on every answer that carries a task.
+const ETAG: &str = "ETag";
+/// `Location`, on 201.
+const LOCATION: &str = "Location";
 /// The rate-limit headers, on every answer of a limited path but a 503 (which may come from the request timeout,
 /// outside the limiter).
 const RATE_LIMIT_HEADERS: [&str; 3] = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"];
@@ -149,6 +153,20 @@ fn component_headers() -> Vec<(&'static str, Header)> {
             required_header(non_negative_integer(), "Requests left in the current window (0 on a 429)."),
         ),
         (RATE_LIMIT_HEADERS[2], required_header(non_negative_integer(), "Seconds until the window resets.")),
+        (
+            ETAG,
+            required_header(
+                string().pattern(Some(r#"^"[1-9][0-9]*"$"#)),
+                "The task's version, quoted: `If-Match` takes it back.",
+            ),
+        ),
+        (
+            LOCATION,
+            required_header(
+                string().pattern(Some("^/tasks/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")),
+                "The new task's path.",
+            ),
+        ),
     ]
 }
 
@@ -200,6 +218,11 @@ impl Modify for Conventions {
                 &mut item.trace,
             ];
             for operation in operations.into_iter().flatten() {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if let RefOr::T(parameter) = parameter {
+                        without_null(parameter);
+                    }
+                }
                 add_shared_responses(operation, limited);
                 for (status, response) in &mut operation.responses.responses {
                     if let RefOr::T(response) = response {
@@ -208,6 +231,32 @@ impl Modify for Conventions {
                 }
             }
         }
+    }
+}
+
+/// A parameter is text on the wire, where `null` means nothing: an optional parameter is absent, not null. utoipa
+/// makes the schema of an `Option` nullable; this keeps the other type.
+fn without_null(parameter: &mut Parameter) {
+    match &mut parameter.schema {
+        Some(RefOr::T(Schema::Object(object))) => {
+            if let SchemaType::Array(types) = &object.schema_type {
+                let kept: Vec<Type> = types.iter().filter(|t| **t != Type::Null).cloned().collect();
+                object.schema_type =
+                    if kept.len() == 1 { SchemaType::Type(kept[0].clone()) } else { SchemaType::Array(kept) };
+            }
+        }
+        Some(RefOr::T(Schema::OneOf(one_of))) => {
+            let mut kept: Vec<RefOr<Schema>> = one_of
+                .items
+                .iter()
+                .filter(|item| !matches!(item, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null)))
+                .cloned()
+                .collect();
+            if kept.len() == 1 {
+                parameter.schema = kept.pop();
+            }
+        }
+        _ => {}
     }
 }
 
@@ -258,6 +307,12 @@ fn complete_response(status: &str, response: &mut Response, limited: bool) {
     }
     if status == "429" || status == "503" {
         response.headers.insert(RETRY_AFTER.to_owned(), header_ref(RETRY_AFTER));
+    }
+    // Inline `ETag` and `Location` declarations of the handlers become the shared, required ones.
+    for name in [ETAG, LOCATION] {
+        if response.headers.contains_key(name) {
+            response.headers.insert(name.to_owned(), header_ref(name));
+        }
     }
     if limited && status != "503" {
         for name in RATE_LIMIT_HEADERS {
@@ -536,6 +591,23 @@ mod tests {
         assert!(live["429"].is_null() && live["401"].is_null(), "the health checks are neither limited nor secured");
         assert!(live["200"]["headers"]["RateLimit-Limit"].is_null());
         assert_eq!(doc["components"]["headers"][X_REQUEST_ID]["required"], true);
+    }
+
+    #[test]
+    fn parameters_are_never_null_and_task_headers_are_required() {
+        let doc = doc();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("a path item") {
+                for parameter in op["parameters"].as_array().into_iter().flatten() {
+                    let schema = parameter["schema"].to_string();
+                    assert!(!schema.contains("null"), "{method} {path} {}: {schema}", parameter["name"]);
+                }
+            }
+        }
+        let created = &doc["paths"]["/tasks"]["post"]["responses"]["201"]["headers"];
+        assert_eq!(created[ETAG]["$ref"], "#/components/headers/ETag");
+        assert_eq!(created[LOCATION]["$ref"], "#/components/headers/Location");
+        assert_eq!(doc["components"]["headers"][ETAG]["required"], true);
     }
 
     #[tokio::test]

@@ -61,7 +61,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<Version>, ApiError> {
     params(("Idempotency-Key" = Option<IdempotencyKeySchema>, Header,
         description = "Makes retries safe: the first answer is replayed for the same key and body.")),
     responses((status = 201, description = "Created (or replayed, with `Idempotent-Replayed: true`).", body = TaskOut,
-        headers(("Location" = String), ("ETag" = String), ("Idempotent-Replayed" = String))),
+        headers(("Location" = String), ("ETag" = String), ("Idempotent-Replayed" = String, description = "`true` when the answer is a replay."))),
     (status = 403, description = "`userId` names another user and the caller is no admin.", body = Problem),
     (status = 404, description = "`userId` names no user.", body = Problem),
     (status = 409, description = "A request with this `Idempotency-Key` is still in progress.", body = Problem),
@@ -214,7 +214,7 @@ pub struct BatchOut {
     params(("Idempotency-Key" = Option<IdempotencyKeySchema>, Header,
         description = "Makes retries safe: the first answer is replayed for the same key and body.")),
     responses((status = 200, description = "What was done (or replayed, with `Idempotent-Replayed: true`).", body = BatchOut,
-        headers(("Idempotent-Replayed" = String))),
+        headers(("Idempotent-Replayed" = String, description = "`true` when the answer is a replay."))),
     (status = 409, description = "A request with this `Idempotency-Key` is still in progress.", body = Problem),
     (status = 422, description = "This `Idempotency-Key` was used with a different request.", body = Problem)))]
 pub async fn batch_tasks(
