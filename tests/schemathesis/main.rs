@@ -138,7 +138,10 @@ async fn conforms_to_its_openapi_document(backend: Backend) {
         .args(["--header", &format!("Authorization: Bearer {token}")])
         .args(["--checks", "all", "--max-examples", MAX_EXAMPLES, "--seed", SEED])
         // One worker: with several, Python 3.11's parser can fail in Hypothesis' lambda descriptions.
-        .args(["--workers", "1", "--request-timeout", "10", "--generation-database", "none"]);
+        .args(["--workers", "1", "--generation-database", "none"])
+        // A loaded machine must not fail the run: the server's own timeout (30 s) is what bounds a request, and
+        // how fast Hypothesis generates data is no property of the server.
+        .args(["--request-timeout", "35", "--suppress-health-check", "too_slow"]);
     let started = Instant::now();
     let ran = run(schemathesis).await;
     let elapsed = started.elapsed();
