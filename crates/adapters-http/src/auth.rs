@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::dto::UserOut;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, CurrentUser};
-use crate::openapi::{EmailSchema, PasswordSchema, UserNameSchema};
+use crate::schemas::{EmailSchema, PasswordSchema, UserNameSchema};
 
 pub fn routes(_state: &AppState) -> Router<AppState> {
     Router::new()

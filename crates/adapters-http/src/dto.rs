@@ -8,7 +8,7 @@ use taskflow_application::tasks::PageMeta;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::openapi::{LimitSchema, PageSchema, RoleSchema, TaskPrioritySchema, TaskStatusSchema};
+use crate::schemas::{LimitSchema, PageSchema, RoleSchema, TaskPrioritySchema, TaskStatusSchema};
 
 /// RFC 3339 in UTC, to the microsecond, with only as many fractional digits as the instant needs.
 ///

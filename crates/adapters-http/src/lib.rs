@@ -17,6 +17,7 @@ mod openapi;
 mod parse_errors;
 mod rate_limit;
 mod request_id;
+mod schemas;
 pub mod server;
 mod tasks;
 mod users;

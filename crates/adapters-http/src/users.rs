@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::dto::{PageOut, Paged, UserOut, double_option, page_and_limit};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, CurrentUser, IdPath};
-use crate::openapi::{EmailSchema, LimitSchema, PageSchema, PasswordSchema, RoleSchema, UserNameSchema};
+use crate::schemas::{EmailSchema, LimitSchema, PageSchema, PasswordSchema, RoleSchema, UserNameSchema};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::dto::{double_option, page_and_limit, parse_limit, parse_timestamp};
 use crate::error::ApiError;
-use crate::openapi::{
+use crate::schemas::{
     BatchActionSchema, DescriptionSchema, LimitSchema, PageSchema, PriorityListSchema, SearchSchema, SortFieldSchema,
     SortOrderSchema, StatusListSchema, TaskPrioritySchema, TaskStatusSchema, TitleSchema,
 };

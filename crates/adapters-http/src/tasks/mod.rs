@@ -22,7 +22,7 @@ use crate::dto::{Paged, TaskOut};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, CurrentUser, IdPath};
 use crate::idempotency::idempotent;
-use crate::openapi::{BatchActionSchema, IdempotencyKeySchema};
+use crate::schemas::{BatchActionSchema, IdempotencyKeySchema};
 
 pub fn routes(state: &AppState) -> Router<AppState> {
     // Idempotency-Key applies to the two POSTs only; a GET carrying one is an ordinary GET.
