@@ -1,14 +1,16 @@
 //! [`InMemoryCacheStore`]: bytes with a time to live, and counters, in process memory.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use taskflow_domain::RepoError;
+use taskflow_domain::ports::Clock;
 
 use crate::locks::lock;
-use crate::monotonic::MonotonicClock;
+use crate::time::Elapsed;
 use taskflow_application::ports::CacheStore;
 
 /// How many writes pass between two sweeps of expired entries.
@@ -18,7 +20,7 @@ const SWEEP_EVERY: u64 = 1024;
 /// own; `incr` keeps the expiry of an existing value.
 #[derive(Debug, Default)]
 pub struct InMemoryCacheStore {
-    time: MonotonicClock,
+    time: Elapsed,
     state: Mutex<State>,
 }
 
@@ -53,15 +55,16 @@ impl State {
 }
 
 impl InMemoryCacheStore {
-    /// A cache on the system's monotonic time.
+    /// A cache on the system's clock.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// A cache on `time` (a [`MonotonicClock::manual`] one in tests).
+    /// A cache on `clock` (a manual one in tests).
     #[must_use]
-    pub fn with_time(time: MonotonicClock) -> Self {
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        let time = Elapsed::on(clock);
         Self { time, state: Mutex::default() }
     }
 }
@@ -125,16 +128,16 @@ mod tests {
     #[tokio::test]
     async fn values_expire_on_the_injected_time_and_increments_reset_the_expiry() {
         // Arrange
-        let time = MonotonicClock::manual();
-        let cache = InMemoryCacheStore::with_time(time.clone());
+        let time = Arc::new(taskflow_application::clock::ManualClock::new(chrono::DateTime::UNIX_EPOCH));
+        let cache = InMemoryCacheStore::with_clock(time.clone());
         cache.set("v", b"x", Duration::from_secs(10)).await.expect("set");
         cache.set("n", b"41", Duration::from_secs(5)).await.expect("set");
 
         // Act
         let counted = cache.incr("n", Duration::from_secs(10)).await.expect("incr");
-        time.advance(Duration::from_secs(9));
+        time.pass(Duration::from_secs(9));
         let before = (cache.get("v").await.expect("get"), cache.get("n").await.expect("get"));
-        time.advance(Duration::from_secs(1));
+        time.pass(Duration::from_secs(1));
         let after = (cache.get("v").await.expect("get"), cache.get("n").await.expect("get"));
 
         // Assert

@@ -4,21 +4,16 @@
 //! - [`InMemoryStore`]: users, tasks, units of work, the outbox, the read models, refresh tokens and idempotency
 //!   keys, in one cheaply cloneable handle. It is the embedded storage of the service, not only a test double.
 //! - [`InMemoryRateLimiter`] (GCRA) and [`InMemoryCacheStore`]: the in-process stand-ins for Redis.
-//! - [`SystemClock`], [`ManualClock`], [`UuidV7Generator`], [`SequentialIdGenerator`]: time and ids.
-//! - [`MonotonicClock`]: the monotonic time source of the limiter, the cache and idempotency expiry, which tests
-//!   can move forward instead of sleeping.
+//!
+//! Expiries and rate limits read the time from the domain's `Clock` port (`with_clock`), so one
+//! `taskflow_application::clock::ManualClock` moves them forward in tests instead of sleeping.
 
 mod cache;
-mod clock;
-mod ids;
 mod locks;
-mod monotonic;
 mod rate_limiter;
 mod store;
+mod time;
 
 pub use cache::InMemoryCacheStore;
-pub use clock::{ManualClock, SystemClock};
-pub use ids::{SequentialIdGenerator, UuidV7Generator};
-pub use monotonic::MonotonicClock;
 pub use rate_limiter::InMemoryRateLimiter;
 pub use store::{InMemoryStore, InMemoryTransaction};

@@ -5,14 +5,16 @@
 //! and then one request per `T`; allowing moves the TAT forward by `T`, refusing leaves it alone.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use taskflow_domain::RepoError;
+use taskflow_domain::ports::Clock;
 
 use crate::locks::lock;
-use crate::monotonic::MonotonicClock;
+use crate::time::Elapsed;
 use taskflow_application::ports::{RateDecision, RateLimiter};
 
 /// How many checks pass between two sweeps of keys that are back at full capacity.
@@ -21,7 +23,7 @@ const SWEEP_EVERY: u64 = 4096;
 /// A GCRA rate limiter for one process.
 #[derive(Debug, Default)]
 pub struct InMemoryRateLimiter {
-    time: MonotonicClock,
+    time: Elapsed,
     state: Mutex<State>,
 }
 
@@ -33,15 +35,16 @@ struct State {
 }
 
 impl InMemoryRateLimiter {
-    /// A limiter on the system's monotonic time.
+    /// A limiter on the system's clock.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// A limiter on `time` (a [`MonotonicClock::manual`] one in tests).
+    /// A limiter on `clock` (a manual one in tests).
     #[must_use]
-    pub fn with_time(time: MonotonicClock) -> Self {
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        let time = Elapsed::on(clock);
         Self { time, state: Mutex::default() }
     }
 }
@@ -103,15 +106,15 @@ mod tests {
     #[tokio::test]
     async fn a_burst_of_limit_is_allowed_then_one_per_interval() {
         // Arrange
-        let time = MonotonicClock::manual();
-        let limiter = InMemoryRateLimiter::with_time(time.clone());
+        let time = Arc::new(taskflow_application::clock::ManualClock::new(chrono::DateTime::UNIX_EPOCH));
+        let limiter = InMemoryRateLimiter::with_clock(time.clone());
 
         // Act
         let mut burst = Vec::new();
         for _ in 0..4 {
             burst.push(limiter.check("k", 3, MINUTE).await.expect("check"));
         }
-        time.advance(Duration::from_secs(20));
+        time.pass(Duration::from_secs(20));
         let after_interval = limiter.check("k", 3, MINUTE).await.expect("check");
         let right_after = limiter.check("k", 3, MINUTE).await.expect("check");
 
@@ -128,14 +131,14 @@ mod tests {
     #[tokio::test]
     async fn a_full_period_restores_the_whole_burst() {
         // Arrange
-        let time = MonotonicClock::manual();
-        let limiter = InMemoryRateLimiter::with_time(time.clone());
+        let time = Arc::new(taskflow_application::clock::ManualClock::new(chrono::DateTime::UNIX_EPOCH));
+        let limiter = InMemoryRateLimiter::with_clock(time.clone());
         for _ in 0..5 {
             limiter.check("k", 5, MINUTE).await.expect("check");
         }
 
         // Act
-        time.advance(MINUTE);
+        time.pass(MINUTE);
         let decision = limiter.check("k", 5, MINUTE).await.expect("check");
 
         // Assert

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use taskflow_adapters_memory::{InMemoryStore, MonotonicClock};
+use taskflow_adapters_memory::InMemoryStore;
+use taskflow_application::clock::ManualClock;
 use taskflow_contract_tests::fixtures::{self, at, idempotency_key, response, user_id};
 
 use taskflow_application::ports::{IdempotencyBegin, IdempotencyStore};
@@ -17,17 +18,17 @@ const TTL: Duration = Duration::from_secs(60);
 #[tokio::test]
 async fn idempotency_keys_expire_after_their_ttl() {
     // Arrange
-    let time = MonotonicClock::manual();
-    let store: Arc<dyn IdempotencyStore> = Arc::new(InMemoryStore::with_time(time.clone()));
+    let time = Arc::new(ManualClock::new(chrono::DateTime::UNIX_EPOCH));
+    let store: Arc<dyn IdempotencyStore> = Arc::new(InMemoryStore::with_clock(time.clone()));
     let (owner, running, done) = (user_id(), idempotency_key(), idempotency_key());
     store.begin(owner, &running, "fp", TTL).await.expect("begin");
     store.begin(owner, &done, "fp", TTL).await.expect("begin");
     store.complete(owner, &done, &response(201, "{}"), TTL).await.expect("complete");
 
     // Act
-    time.advance(TTL - Duration::from_secs(1));
+    time.pass(TTL - Duration::from_secs(1));
     let before = store.begin(owner, &done, "fp", TTL).await.expect("begin");
-    time.advance(Duration::from_secs(1));
+    time.pass(Duration::from_secs(1));
     let after = (
         store.begin(owner, &running, "other", TTL).await.expect("begin"),
         store.begin(owner, &done, "other", TTL).await.expect("begin"),

@@ -1,58 +1,16 @@
 //! A small circuit breaker: after N consecutive failures, calls fail fast for a cool-down, then one probe decides.
 //!
-//! Written by hand rather than taken from `failsafe` so its state machine runs on an injectable clock and can be
-//! tested step by step without sleeping.
+//! Written by hand rather than taken from `failsafe` so its state machine runs on the domain's [`Clock`] and can be
+//! tested step by step on a manual clock, without sleeping.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use taskflow_domain::ports::Clock;
 
 use crate::metrics::{REDIS_BREAKER_STATE, REDIS_BREAKER_TRANSITIONS};
-
-/// The source of monotonic time for the breaker.
-pub trait BreakerClock: Send + Sync + fmt::Debug {
-    /// The current instant.
-    fn now(&self) -> Instant;
-}
-
-/// The real monotonic clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl BreakerClock for SystemClock {
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
-}
-
-/// A clock that only moves when told to, for deterministic tests.
-#[derive(Debug)]
-pub struct ManualClock(Mutex<Instant>);
-
-impl ManualClock {
-    /// A clock standing at the real current instant.
-    #[must_use]
-    pub fn new() -> Self {
-        Self(Mutex::new(Instant::now()))
-    }
-
-    /// Moves the clock forward.
-    pub fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) += by;
-    }
-}
-
-impl Default for ManualClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl BreakerClock for ManualClock {
-    fn now(&self) -> Instant {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
 
 /// The breaker's state, for metrics and readiness.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,23 +53,32 @@ pub struct BreakerOpen;
 #[derive(Debug, Clone, Copy)]
 enum Inner {
     Closed { failures: u32 },
-    Open { until: Instant },
+    Open { until: DateTime<Utc> },
     HalfOpen,
 }
 
 /// A consecutive-failures circuit breaker. Cheap to share behind an `Arc`.
-#[derive(Debug)]
 pub struct CircuitBreaker {
     threshold: u32,
     cooldown: Duration,
-    clock: Arc<dyn BreakerClock>,
+    clock: Arc<dyn Clock>,
     inner: Mutex<Inner>,
+}
+
+impl fmt::Debug for CircuitBreaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CircuitBreaker")
+            .field("threshold", &self.threshold)
+            .field("cooldown", &self.cooldown)
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
 }
 
 impl CircuitBreaker {
     /// A closed breaker that opens after `threshold` consecutive failures (at least 1) for `cooldown`.
     #[must_use]
-    pub fn new(threshold: u32, cooldown: Duration, clock: Arc<dyn BreakerClock>) -> Self {
+    pub fn new(threshold: u32, cooldown: Duration, clock: Arc<dyn Clock>) -> Self {
         metrics::gauge!(REDIS_BREAKER_STATE).set(BreakerState::Closed.gauge_value());
         Self { threshold: threshold.max(1), cooldown, clock, inner: Mutex::new(Inner::Closed { failures: 0 }) }
     }
@@ -172,7 +139,7 @@ impl CircuitBreaker {
     }
 
     fn open(&self, inner: &mut Inner) {
-        let until = self.clock.now() + self.cooldown;
+        let until = self.clock.now() + TimeDelta::from_std(self.cooldown).unwrap_or(TimeDelta::MAX);
         self.transition(inner, Inner::Open { until });
     }
 

@@ -3,12 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use taskflow_application::clock::ManualClock;
+
 use super::*;
 
 const COOLDOWN: Duration = Duration::from_secs(5);
 
 fn breaker(threshold: u32) -> (CircuitBreaker, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::new());
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     (CircuitBreaker::new(threshold, COOLDOWN, clock.clone()), clock)
 }
 
@@ -49,7 +51,7 @@ fn a_success_resets_the_consecutive_failure_count() {
 fn fails_fast_while_open_until_the_cooldown_ends() {
     let (b, clock) = breaker(1);
     fail(&b, 1);
-    clock.advance(COOLDOWN - Duration::from_millis(1));
+    clock.pass(COOLDOWN - Duration::from_millis(1));
     assert_eq!(b.try_acquire().unwrap_err(), BreakerOpen);
     assert_eq!(b.state(), BreakerState::Open);
 }
@@ -58,7 +60,7 @@ fn fails_fast_while_open_until_the_cooldown_ends() {
 fn lets_exactly_one_probe_through_after_the_cooldown() {
     let (b, clock) = breaker(1);
     fail(&b, 1);
-    clock.advance(COOLDOWN);
+    clock.pass(COOLDOWN);
     let probe = b.try_acquire().expect("the cool-down is over");
     assert!(probe.is_probe());
     assert_eq!(b.state(), BreakerState::HalfOpen);
@@ -70,7 +72,7 @@ fn lets_exactly_one_probe_through_after_the_cooldown() {
 fn a_successful_probe_closes_the_breaker() {
     let (b, clock) = breaker(2);
     fail(&b, 2);
-    clock.advance(COOLDOWN);
+    clock.pass(COOLDOWN);
     b.try_acquire().unwrap().success();
     assert_eq!(b.state(), BreakerState::Closed);
     fail(&b, 1);
@@ -81,12 +83,12 @@ fn a_successful_probe_closes_the_breaker() {
 fn a_failed_probe_reopens_for_a_whole_cooldown() {
     let (b, clock) = breaker(1);
     fail(&b, 1);
-    clock.advance(COOLDOWN);
+    clock.pass(COOLDOWN);
     b.try_acquire().unwrap().failure();
     assert_eq!(b.state(), BreakerState::Open);
-    clock.advance(COOLDOWN - Duration::from_millis(1));
+    clock.pass(COOLDOWN - Duration::from_millis(1));
     assert!(b.try_acquire().is_err());
-    clock.advance(Duration::from_millis(1));
+    clock.pass(Duration::from_millis(1));
     assert!(b.try_acquire().is_ok_and(|p| p.is_probe()));
 }
 
@@ -94,7 +96,7 @@ fn a_failed_probe_reopens_for_a_whole_cooldown() {
 fn an_abandoned_probe_lets_the_next_call_probe_at_once() {
     let (b, clock) = breaker(1);
     fail(&b, 1);
-    clock.advance(COOLDOWN);
+    clock.pass(COOLDOWN);
     drop(b.try_acquire().unwrap());
     assert_eq!(b.state(), BreakerState::Open);
     let next = b.try_acquire().expect("no new cool-down after an abandoned probe");

@@ -11,7 +11,10 @@ use deadpool_redis::redis::{AsyncConnectionConfig, ErrorKind, RedisError, RedisR
 use deadpool_redis::{Connection, Manager, Pool, PoolError, Runtime};
 use taskflow_domain::error::RepoError;
 
-use crate::breaker::{BreakerClock, BreakerState, CircuitBreaker, SystemClock};
+use taskflow_application::clock::SystemClock;
+use taskflow_domain::ports::Clock;
+
+use crate::breaker::{BreakerState, CircuitBreaker};
 use crate::metrics::{REDIS_COMMAND_DURATION, REDIS_ERRORS};
 use crate::settings::RedisSettings;
 
@@ -52,7 +55,7 @@ impl RedisClient {
     ///
     /// # Errors
     /// [`RepoError::Unexpected`] when the URL or the pool settings are invalid.
-    pub fn connect_with_clock(settings: &RedisSettings, clock: Arc<dyn BreakerClock>) -> Result<Self, RepoError> {
+    pub fn connect_with_clock(settings: &RedisSettings, clock: Arc<dyn Clock>) -> Result<Self, RepoError> {
         // The connection-level timeouts are a second line of defence behind the per-call timeout below.
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(settings.connect_timeout))

@@ -17,7 +17,7 @@ pub mod testing;
 /// The `redis` crate as used by this adapter (re-exported by deadpool-redis; there is no direct dependency).
 pub use deadpool_redis::redis;
 
-pub use crate::breaker::{BreakerClock, BreakerOpen, BreakerState, CircuitBreaker, ManualClock, Permit, SystemClock};
+pub use crate::breaker::{BreakerOpen, BreakerState, CircuitBreaker, Permit};
 pub use crate::cache::RedisCacheStore;
 pub use crate::client::{ConnFuture, RedisClient};
 pub use crate::fallback::FallbackRateLimiter;

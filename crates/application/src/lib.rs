@@ -9,11 +9,13 @@
 
 pub mod auth;
 pub mod cache;
+pub mod clock;
 pub mod cursor;
 pub mod deps;
 pub mod error;
 pub mod health;
 pub mod idempotency;
+pub mod ids;
 pub mod ports;
 pub mod query_key;
 pub mod rate_limits;

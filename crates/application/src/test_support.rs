@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
+use crate::clock::ManualClock;
+use crate::ids::SequentialIdGenerator;
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use taskflow_adapters_crypto::{Argon2PasswordHasher, PasetoTokenIssuer};
-use taskflow_adapters_memory::{InMemoryStore, ManualClock, SequentialIdGenerator};
+use taskflow_adapters_memory::InMemoryStore;
 use taskflow_domain::RepoError;
 use taskflow_domain::policy::Actor;
 use taskflow_domain::ports::{Transaction, UnitOfWork};

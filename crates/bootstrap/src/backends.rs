@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use taskflow_adapters_crypto::{Argon2PasswordHasher, PasetoTokenIssuer};
-use taskflow_adapters_memory::{InMemoryRateLimiter, InMemoryStore, SystemClock, UuidV7Generator};
+use taskflow_adapters_memory::{InMemoryRateLimiter, InMemoryStore};
 use taskflow_adapters_postgres::{PgSettings, PgStorage};
 use taskflow_adapters_redis::{
     FallbackRateLimiter, RedisCacheStore, RedisClient, RedisHealthProbe, RedisIdempotencyStore, RedisRateLimiter,
@@ -15,6 +15,8 @@ use taskflow_adapters_redis::{
 use taskflow_application::Deps;
 use taskflow_application::auth::RevokedUsers;
 use taskflow_application::cache::{CachedTaskReadModel, ReadCache};
+use taskflow_application::clock::SystemClock;
+use taskflow_application::ids::UuidV7Generator;
 use taskflow_domain::ports::{
     OutboxReader, RefreshTokenStore, TaskReadModel, UnitOfWork, UserReadModel, UserTombstones,
 };

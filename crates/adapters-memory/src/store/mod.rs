@@ -23,9 +23,10 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
 use taskflow_domain::RepoError;
+use taskflow_domain::ports::Clock;
 use taskflow_domain::ports::{Transaction, UnitOfWork};
 
-use crate::monotonic::MonotonicClock;
+use crate::time::Elapsed;
 use idempotency::IdempotencyTable;
 use refresh::RefreshTable;
 use tables::Tables;
@@ -47,19 +48,20 @@ pub(crate) struct Shared {
     pub(crate) writer: Arc<tokio::sync::Mutex<()>>,
     pub(crate) refresh: Mutex<RefreshTable>,
     pub(crate) idempotency: Mutex<IdempotencyTable>,
-    pub(crate) time: MonotonicClock,
+    pub(crate) time: Elapsed,
 }
 
 impl InMemoryStore {
-    /// An empty store whose idempotency keys expire on the system's monotonic time.
+    /// An empty store whose idempotency keys expire on the system's clock.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// An empty store whose idempotency keys expire on `time` (a [`MonotonicClock::manual`] one in tests).
+    /// An empty store whose idempotency keys expire on `clock` (a manual one in tests).
     #[must_use]
-    pub fn with_time(time: MonotonicClock) -> Self {
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        let time = Elapsed::on(clock);
         Self { shared: Arc::new(Shared { time, ..Shared::default() }) }
     }
 }

@@ -1,11 +1,12 @@
-//! Wall clocks: the system's, and a manual one for tests.
+//! The clocks: the system's, for production, and a manual one for tests. Every part of TaskFlow that needs the
+//! time (use cases, expiries, rate limits, circuit breakers) reads it from the domain's [`Clock`] port, so one
+//! [`ManualClock`] drives them all in a test.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use taskflow_domain::ports::Clock;
-
-use crate::locks::lock;
 
 /// The system's wall clock.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,6 +42,15 @@ impl ManualClock {
         *now += by;
         *now
     }
+
+    /// Moves the time forward by `by`.
+    pub fn pass(&self, by: Duration) {
+        self.advance(TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX));
+    }
+}
+
+fn lock(now: &Mutex<DateTime<Utc>>) -> MutexGuard<'_, DateTime<Utc>> {
+    now.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Clock for ManualClock {
