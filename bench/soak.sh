@@ -16,6 +16,7 @@
 #   default 300 s and 32 clients; --quick is 90 s. The server's settings below can be overridden from the
 #   environment (e.g. SHUTDOWN_GRACE_SECS=5 bench/soak.sh --quick).
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in bench/
 cd "$(dirname "$0")/.."
 
 DURATION=300

@@ -155,7 +155,13 @@ class Client:
             elapsed = time.monotonic() - started
             self.close()
             # A timeout is a request that took at least REQUEST_TIMEOUT: it counts against the latency goal.
-            kind = "timeout" if isinstance(err, (socket.timeout, TimeoutError)) else "conn_error"
+            # A refused connection never reached the server; a reset or early close may have lost a request.
+            if isinstance(err, (socket.timeout, TimeoutError)):
+                kind = "timeout"
+            elif isinstance(err, ConnectionRefusedError):
+                kind = "refused"
+            else:
+                kind = "reset"
             REC.record(phase, route, kind, elapsed)
             return 0, {}, {}
         elapsed = time.monotonic() - started
@@ -477,9 +483,9 @@ def report(events: list[str], series: list[tuple[float, str, int]], exit_code: i
         print("  " + e)
 
     # Responses by phase and class.
-    print("\nResponses by phase (class counts; transport errors have no status):")
-    cols = ["2xx", "3xx", "4xx", "5xx", "timeout", "conn_error"]
-    print(f"  {'phase':<12} {'total':>8} " + " ".join(f"{c:>10}" for c in cols)
+    print("\nResponses by phase (class counts; timeout, refused and reset are transport errors, no status):")
+    cols = ["2xx", "3xx", "4xx", "5xx", "timeout", "refused", "reset"]
+    print(f"  {'phase':<12} {'total':>8} " + " ".join(f"{c:>8}" for c in cols)
           + f" {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for ph in PHASE_ORDER:
         codes = REC.codes.get(ph, Counter())
@@ -491,7 +497,7 @@ def report(events: list[str], series: list[tuple[float, str, int]], exit_code: i
         lat = sorted(REC.latencies[ph])
         p50 = lat[len(lat) // 2] * 1000
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
-        print(f"  {ph:<12} {sum(codes.values()):>8} " + " ".join(f"{cls[c]:>10}" for c in cols)
+        print(f"  {ph:<12} {sum(codes.values()):>8} " + " ".join(f"{cls[c]:>8}" for c in cols)
               + f" {p50:>8.1f} {p99:>8.1f} {lat[-1] * 1000:>8.0f}")
     print("\nResponses by phase and status code:")
     for ph in PHASE_ORDER:
