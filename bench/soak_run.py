@@ -104,6 +104,8 @@ class Recorder:
         self.slowest: list[tuple[float, str, str, str]] = []  # (seconds, phase, route, status), top 5
         self.no_retry_after: Counter = Counter()  # 503/429 without Retry-After, by phase
         self.samples: dict[str, list[str]] = {}  # first body seen per (phase, status>=500) for evidence
+        self.transport: list[str] = []  # the first transport errors outside the shutdown phase, for evidence
+        self.t0 = time.monotonic()
 
     def record(self, phase: str, route: str, status: str, seconds: float) -> None:
         with self.lock:
@@ -163,6 +165,11 @@ class Client:
             else:
                 kind = "reset"
             REC.record(phase, route, kind, elapsed)
+            if phase != "shutdown":
+                with REC.lock:
+                    if len(REC.transport) < 20:
+                        REC.transport.append(f"{started - REC.t0:6.1f}s +{elapsed * 1000:.0f} ms {phase} {route}: "
+                                             f"{kind} {err!r}"[:200])
             return 0, {}, {}
         elapsed = time.monotonic() - started
         REC.record(phase, route, str(status), elapsed)
@@ -401,6 +408,7 @@ def run() -> int:
           flush=True)
 
     t0 = time.monotonic()
+    REC.t0 = t0
     # Clients stop by themselves at the latest GRACE + 30 s after the planned SIGTERM.
     hard_deadline = t0 + DURATION + GRACE_SECS + 30
     creds: list[tuple[str, str]] = [("user@example.com", "user123"), ("admin@example.com", "admin123")]
@@ -507,6 +515,10 @@ def report(events: list[str], series: list[tuple[float, str, int]], exit_code: i
     print("\nSlowest responses:")
     for secs, ph, route, st in REC.slowest:
         print(f"  {secs * 1000:8.0f} ms  {st:>10}  {ph:<12} {route}")
+    if REC.transport:
+        print("\nTransport errors before SIGTERM (first 20; time from the start of the load):")
+        for line in REC.transport:
+            print("  " + line)
     storm = REC.route_codes.get("POST /auth/login (storm)")
     if storm:
         print("\nLogin storm logins by status: " + ", ".join(f"{k}: {v}" for k, v in sorted(storm.items())))
