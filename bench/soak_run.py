@@ -47,8 +47,11 @@ PG_PORT = int(ENV.get("SOAK_PG_PORT", "5432"))
 STATEMENT_MS = int(ENV["DATABASE_STATEMENT_TIMEOUT_MS"])
 GRACE_SECS = float(ENV["SHUTDOWN_GRACE_SECS"])
 REQUEST_TIMEOUT = float(ENV.get("SOAK_REQUEST_TIMEOUT", "30"))
-# Memory is flat when the level before SIGTERM stays within FLAT of the level at the end of warm-up, and
-# no sample after warm-up exceeds it by more than PEAK (the login storm may take bounded hashing memory).
+# Memory is flat when it has no trend after warm-up (the least-squares slope of VmRSS from the end of warm-up
+# to SIGTERM is at most SLOPE MiB a minute: 0.5 is 30 MiB an hour), the level before SIGTERM stays within FLAT
+# of the level at the end of warm-up, and no sample after warm-up exceeds it by more than PEAK (the login
+# storm may take bounded hashing memory).
+SLOPE_MIB_PER_MIN = float(ENV.get("SOAK_SLOPE_MIB_PER_MIN", "0.5"))
 FLAT_MIB = float(ENV.get("SOAK_FLAT_MIB", "32"))
 FLAT_RATIO = float(ENV.get("SOAK_FLAT_RATIO", "0.20"))
 PEAK_MIB = float(ENV.get("SOAK_PEAK_MIB", "96"))
@@ -104,6 +107,7 @@ class Recorder:
         self.slowest: list[tuple[float, str, str, str]] = []  # (seconds, phase, route, status), top 5
         self.no_retry_after: Counter = Counter()  # 503/429 without Retry-After, by phase
         self.samples: dict[str, list[str]] = {}  # first body seen per (phase, status>=500) for evidence
+        self.errors_span: dict[str, list[float]] = {}  # phase -> [first start, last end] of its 5xx, wall clock
         self.transport: list[str] = []  # the first transport errors outside the shutdown phase, for evidence
         self.t0 = time.monotonic()
 
@@ -173,6 +177,11 @@ class Client:
             return 0, {}, {}
         elapsed = time.monotonic() - started
         REC.record(phase, route, str(status), elapsed)
+        if status >= 500:
+            now = time.time()
+            with REC.lock:
+                span = REC.errors_span.setdefault(phase, [now - elapsed, now])
+                span[0], span[1] = min(span[0], now - elapsed), max(span[1], now)
         if status in (429, 503) and "retry-after" not in rhdrs:
             with REC.lock:
                 REC.no_retry_after[(phase, status)] += 1
@@ -420,6 +429,12 @@ def run() -> int:
         t.start()
 
     events: list[str] = []
+
+    def event(text: str) -> None:
+        now = time.time()
+        events.append(f"{time.monotonic() - t0:6.1f}s {time.strftime('%H:%M:%S', time.gmtime(now))}"
+                      f".{int(now % 1 * 1000):03d} {text}")
+
     exit_code: int | None = None
     exit_secs: float | None = None
     phase_started: dict[str, float] = {}
@@ -429,26 +444,26 @@ def run() -> int:
             while time.monotonic() < at and procs.server.poll() is None:
                 time.sleep(0.05)
             if procs.server.poll() is not None:
-                events.append(f"{time.monotonic() - t0:6.1f}s server exited early with {procs.server.returncode}")
+                event(f"server exited early with {procs.server.returncode}")
                 break
             prev = REC.phase
             # End the fault of the phase that finishes, then begin the one of the phase that starts.
             if prev == "redis_down":
                 procs.start_redis()
-                events.append(f"{time.monotonic() - t0:6.1f}s redis-server restarted (empty)")
+                event("redis-server restarted (empty)")
             if prev == "db_down":
                 assert procs.proxy is not None
                 procs.proxy.send_signal(signal.SIGUSR2)
-                events.append(f"{time.monotonic() - t0:6.1f}s database link restored")
+                event("database link restored")
             REC.phase = name
             phase_started.setdefault(name, time.monotonic() - t0)
             if name == "redis_down":
                 procs.kill_redis()
-                events.append(f"{time.monotonic() - t0:6.1f}s redis-server SIGKILLed")
+                event("redis-server SIGKILLed")
             elif name == "db_down":
                 assert procs.proxy is not None
                 procs.proxy.send_signal(signal.SIGUSR1)
-                events.append(f"{time.monotonic() - t0:6.1f}s database link cut (connections dropped, new refused)")
+                event("database link cut (connections dropped, new refused)")
             elif name == "login_storm":
                 until = time.monotonic() + 0.1 * DURATION
                 storm = [threading.Thread(target=storm_client, args=(i, procs.http_port, until, creds), daemon=True)
@@ -456,20 +471,20 @@ def run() -> int:
                 for t in storm:
                     t.start()
                 threads += storm
-                events.append(f"{time.monotonic() - t0:6.1f}s login storm: {STORM_CLIENTS} clients")
+                event(f"login storm: {STORM_CLIENTS} clients")
             elif name == "shutdown":
                 sent = time.monotonic()
                 procs.server.send_signal(signal.SIGTERM)
-                events.append(f"{sent - t0:6.1f}s SIGTERM sent with {CLIENTS} clients still running")
+                event(f"SIGTERM sent with {CLIENTS} clients still running")
                 try:
                     exit_code = procs.server.wait(GRACE_SECS + 20)
                     exit_secs = time.monotonic() - sent
                 except subprocess.TimeoutExpired:
-                    events.append(f"server still alive {GRACE_SECS + 20:.0f} s after SIGTERM: SIGKILL")
+                    event(f"server still alive {GRACE_SECS + 20:.0f} s after SIGTERM: SIGKILL")
                     procs.server.kill()
                     procs.server.wait()
-                events.append(f"{time.monotonic() - t0:6.1f}s server exited with {exit_code} "
-                              f"after {exit_secs if exit_secs is not None else float('nan'):.2f} s")
+                event(f"server exited with {exit_code} "
+                      f"after {exit_secs if exit_secs is not None else float('nan'):.2f} s")
                 STOP.wait(1.0)  # the load keeps knocking for a second after the exit
     finally:
         STOP.set()
@@ -486,7 +501,7 @@ def mib(kib: float) -> float:
 
 def report(events: list[str], series: list[tuple[float, str, int]], exit_code: int | None,
            exit_secs: float | None, phase_started: dict[str, float]) -> int:
-    print("\nEvents:")
+    print("\nEvents (seconds from the start of the load, and UTC):")
     for e in events:
         print("  " + e)
 
@@ -515,6 +530,11 @@ def report(events: list[str], series: list[tuple[float, str, int]], exit_code: i
     print("\nSlowest responses:")
     for secs, ph, route, st in REC.slowest:
         print(f"  {secs * 1000:8.0f} ms  {st:>10}  {ph:<12} {route}")
+    if REC.errors_span:
+        print("\n5xx by phase, first request start and last answer (UTC, to match the server log):")
+        for ph, (a, b) in REC.errors_span.items():
+            fmt = lambda x: time.strftime("%H:%M:%S", time.gmtime(x)) + f".{int(x % 1 * 1000):03d}"
+            print(f"  {ph:<12} {fmt(a)} .. {fmt(b)}")
     if REC.transport:
         print("\nTransport errors before SIGTERM (first 20; time from the start of the load):")
         for line in REC.transport:
@@ -553,9 +573,15 @@ def report(events: list[str], series: list[tuple[float, str, int]], exit_code: i
               f"before SIGTERM {mib(f):.1f}")
         print("  max by phase after warm-up: "
               + ", ".join(f"{ph} {mib(max(v)):.1f}" for ph, v in by_phase.items()))
-        mem_ok = f <= flat_limit and hi <= peak_limit
-        mem_text = (f"warm-up {mib(w):.0f} MiB, before SIGTERM {mib(f):.0f} (limit {mib(flat_limit):.0f}), "
-                    f"peak {mib(hi):.0f} (limit {mib(peak_limit):.0f})")
+        pts = [(t, k) for (t, _, k) in series if warm_end <= t < sigterm_at]
+        mt, mk = statistics.fmean(t for t, _ in pts), statistics.fmean(k for _, k in pts)
+        var = sum((t - mt) ** 2 for t, _ in pts)
+        slope = 60 * mib(sum((t - mt) * (k - mk) for t, k in pts) / var) if var else 0.0  # MiB a minute
+        print(f"  trend after warm-up: {slope:+.2f} MiB/min (least squares over {len(pts)} samples)")
+        mem_ok = f <= flat_limit and hi <= peak_limit and slope <= SLOPE_MIB_PER_MIN
+        mem_text = (f"trend {slope:+.2f} MiB/min (limit {SLOPE_MIB_PER_MIN}); warm-up {mib(w):.0f} MiB, "
+                    f"before SIGTERM {mib(f):.0f} (limit {mib(flat_limit):.0f}), peak {mib(hi):.0f} "
+                    f"(limit {mib(peak_limit):.0f})")
 
     # Goals.
     all_codes = Counter()
@@ -579,7 +605,7 @@ def report(events: list[str], series: list[tuple[float, str, int]], exit_code: i
     for name, ok, fig in goals:
         print(f"  {name:<36} {'met' if ok else 'MISSED':<6} {fig}")
     with open(os.path.join(RUN_DIR, "result.json"), "w") as f:
-        json.dump({"duration": DURATION, "clients": CLIENTS, "codes": REC.codes, "events": events,
+        json.dump({"duration": DURATION, "clients": CLIENTS, "codes": REC.codes, "route_codes": REC.route_codes, "events": events,
                    "slowest": REC.slowest, "rss_kib": series, "exit_code": exit_code, "exit_secs": exit_secs,
                    "goals": [{"goal": n, "met": ok, "figure": fig} for n, ok, fig in goals]}, f, indent=1)
     return 0 if all(ok for _, ok, _ in goals) else 1
