@@ -5,4 +5,5 @@
 mod common;
 
 mod doubles;
+mod extractors;
 mod problems;
