@@ -6,4 +6,5 @@ mod common;
 
 mod doubles;
 mod extractors;
+mod headers;
 mod problems;
