@@ -5,6 +5,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
 
 use taskflow_application::domain::RepoError;
 use taskflow_application::domain::ports::PasswordHasher;
@@ -14,7 +17,7 @@ use taskflow_application::domain::user::{Password, PasswordHash};
 pub const INTERNAL_MESSAGE: &str = "connection to 10.1.2.3:5432 refused at src/store.rs:42 (SELECT password_hash)";
 
 /// How [`FailingPasswordHasher`] fails.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Failure {
     /// [`RepoError::Unavailable`], as when password work is saturated.
     Unavailable,
@@ -22,6 +25,8 @@ pub enum Failure {
     Unexpected,
     /// A panic carrying [`INTERNAL_MESSAGE`].
     Panic,
+    /// No answer ever, as a dependency that hangs; the `Notify` is told each time a call starts waiting.
+    Hang(Arc<Notify>),
 }
 
 /// A password hasher that fails every call in one way; registering, logging in and changing a password reach it.
@@ -32,12 +37,16 @@ type PortFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, RepoError>> + Sen
 
 impl FailingPasswordHasher {
     fn fail<'a, T: Send + 'a>(&self) -> PortFuture<'a, T> {
-        let failure = self.0;
+        let failure = self.0.clone();
         Box::pin(async move {
             match failure {
                 Failure::Unavailable => Err(RepoError::unavailable(INTERNAL_MESSAGE)),
                 Failure::Unexpected => Err(RepoError::unexpected(INTERNAL_MESSAGE)),
                 Failure::Panic => panic!("{INTERNAL_MESSAGE}"),
+                Failure::Hang(started) => {
+                    started.notify_one();
+                    std::future::pending().await
+                }
             }
         })
     }

@@ -109,7 +109,12 @@ async fn every_response_of_a_limited_route_carries_the_ratelimit_headers() {
         ),
         ("an unknown route", empty_request(Method::GET, "/tasks/a/b", Some(&token)), StatusCode::NOT_FOUND, 50),
         ("a wrong method", empty_request(Method::PUT, "/tasks", Some(&token)), StatusCode::METHOD_NOT_ALLOWED, 50),
-        ("a media type", Request::post("/tasks").body("{}".into()).unwrap(), StatusCode::UNAUTHORIZED, 50),
+        (
+            "an anonymous body with no media type",
+            Request::post("/tasks").body("{}".into()).unwrap(),
+            StatusCode::UNAUTHORIZED,
+            50,
+        ),
         (
             "a failed login",
             json_request(

@@ -1,7 +1,9 @@
 //! Every class of application error reaches the client as an RFC 9457 problem with its status, the members of the
-//! API's problem shape, `requestId` equal to `X-Request-Id`, and no internal text.
+//! API's problem shape, `requestId` equal to `X-Request-Id`, and no internal text; so do the 503s of a request over
+//! its time budget and of one shed past the in-flight limit.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
@@ -10,6 +12,7 @@ use taskflow_adapters_memory::InMemoryStore;
 use taskflow_application::domain::UserId;
 use taskflow_application::idempotency::IdempotencyService;
 use taskflow_application::ports::IdempotencyKey;
+use tokio::sync::Notify;
 
 use crate::common::{app, app_with, assert_problem, create_task, empty_request, exchange, json_request, register};
 use crate::doubles::{FailingPasswordHasher, Failure, INTERNAL_MESSAGE};
@@ -154,36 +157,33 @@ async fn a_role_the_caller_lacks_is_403() {
 }
 
 #[tokio::test]
-async fn a_missing_task_and_another_users_task_are_the_same_404() {
+async fn a_missing_resource_and_another_users_one_are_the_same_404() {
     // Arrange
     let app = app();
     let (_, ann) = register(&app, "ann@example.com").await;
-    let (_, bob) = register(&app, "bob@example.com").await;
-    let bobs = create_task(&app, &bob, "Bob's").await["id"].as_str().unwrap().to_owned();
+    let (bob, bob_token) = register(&app, "bob@example.com").await;
+    let bobs = create_task(&app, &bob_token, "Bob's").await["id"].as_str().unwrap().to_owned();
     let missing = uuid::Uuid::new_v4();
+    let patch = |id: &str| json_request(Method::PATCH, &format!("/tasks/{id}"), Some(&ann), r#"{"title":"x"}"#);
     let cases = [
-        ("a task that does not exist", empty_request(Method::GET, &format!("/tasks/{missing}"), Some(&ann))),
-        ("another user's task", empty_request(Method::GET, &format!("/tasks/{bobs}"), Some(&ann))),
-        ("changing another user's task", {
-            json_request(Method::PATCH, &format!("/tasks/{bobs}"), Some(&ann), json!({"title": "x"}).to_string())
-        }),
-        ("deleting another user's task", empty_request(Method::DELETE, &format!("/tasks/{bobs}"), Some(&ann))),
-        ("another user", empty_request(Method::GET, &format!("/users/{}", uuid::Uuid::new_v4()), Some(&ann))),
+        ("a task that does not exist", "task", empty_request(Method::GET, &format!("/tasks/{missing}"), Some(&ann))),
+        ("another user's task", "task", empty_request(Method::GET, &format!("/tasks/{bobs}"), Some(&ann))),
+        ("changing a task that does not exist", "task", patch(&missing.to_string())),
+        ("changing another user's task", "task", patch(&bobs)),
+        ("deleting another user's task", "task", empty_request(Method::DELETE, &format!("/tasks/{bobs}"), Some(&ann))),
+        ("a user that does not exist", "user", empty_request(Method::GET, &format!("/users/{missing}"), Some(&ann))),
+        ("another user", "user", empty_request(Method::GET, &format!("/users/{bob}"), Some(&ann))),
     ];
 
-    let mut details = Vec::new();
-    for (case, request) in cases {
+    let mut first_of: std::collections::HashMap<&str, (&str, serde_json::Value)> = Default::default();
+    for (case, kind, request) in cases {
         // Act
         let reply = exchange(&app, request).await;
 
-        // Assert
-        let problem = assert_problem(&reply, StatusCode::NOT_FOUND, case);
-        details.push((case, problem["detail"].clone()));
-    }
-    // Nothing tells a task that exists from one that does not.
-    let (first_case, first) = &details[0];
-    for (case, detail) in &details[1..4] {
-        assert_eq!(detail, first, "{case} is told apart from {first_case}");
+        // Assert: nothing tells a resource that exists from one that does not.
+        let detail = assert_problem(&reply, StatusCode::NOT_FOUND, case)["detail"].clone();
+        let (first_case, first) = first_of.entry(kind).or_insert((case, detail.clone()));
+        assert_eq!(&detail, first, "{case} is told apart from {first_case}");
     }
 }
 
@@ -268,13 +268,30 @@ async fn an_idempotency_key_whose_first_request_still_runs_is_409() {
     assert_eq!(list.json()["meta"]["total"], 0, "the retry acted: {}", list.body);
 }
 
+/// A router with `settings` whose password hasher fails with `failure`.
+fn app_with_failing_hasher(failure: Failure, settings: HttpSettings) -> axum::Router {
+    app_with(Arc::new(InMemoryStore::new()), settings, |deps| {
+        deps.hasher = Arc::new(FailingPasswordHasher(failure));
+    })
+}
+
+/// A registration, which needs the password hasher.
+fn registration() -> axum::http::Request<axum::body::Body> {
+    let body = json!({"email": "ann@example.com", "password": "password123", "name": "Ann"}).to_string();
+    json_request(Method::POST, "/auth/register", None, body)
+}
+
 /// Registers through a router whose password hasher fails with `failure`.
 async fn register_with_failing_hasher(failure: Failure) -> crate::common::Reply {
-    let app = app_with(Arc::new(InMemoryStore::new()), HttpSettings::default(), |deps| {
-        deps.hasher = Arc::new(FailingPasswordHasher(failure));
-    });
-    let body = json!({"email": "ann@example.com", "password": "password123", "name": "Ann"}).to_string();
-    exchange(&app, json_request(Method::POST, "/auth/register", None, body)).await
+    exchange(&app_with_failing_hasher(failure, HttpSettings::default()), registration()).await
+}
+
+/// The `Retry-After` of `reply`, which must be there and a number of seconds from 1 to an hour.
+fn retry_after(reply: &crate::common::Reply, case: &str) -> u64 {
+    let value = reply.header("retry-after").unwrap_or_else(|| panic!("{case}: no Retry-After"));
+    let seconds = value.parse().unwrap_or_else(|_| panic!("{case}: Retry-After: {value}"));
+    assert!((1..=3600).contains(&seconds), "{case}: Retry-After: {seconds}");
+    seconds
 }
 
 #[tokio::test]
@@ -301,4 +318,40 @@ async fn an_unexpected_failure_is_an_opaque_500() {
         assert!(!reply.body.contains("10.1.2.3") && !reply.body.contains("password_hash"), "{case}: {}", reply.body);
         assert!(problem.get("errors").is_none(), "{case}: {problem}");
     }
+}
+
+#[tokio::test]
+async fn a_request_over_its_time_budget_is_503_with_retry_after() {
+    // Arrange: a dependency that never answers, and a short budget.
+    let settings = HttpSettings { request_timeout: Duration::from_millis(200), ..HttpSettings::default() };
+    let app = app_with_failing_hasher(Failure::Hang(Arc::new(Notify::new())), settings);
+
+    // Act: the margin is generous, the budget is what ends the request.
+    let reply = tokio::time::timeout(Duration::from_secs(30), exchange(&app, registration())).await;
+
+    // Assert
+    let reply = reply.expect("the time budget did not end the request");
+    assert_problem(&reply, StatusCode::SERVICE_UNAVAILABLE, "over budget");
+    retry_after(&reply, "over budget");
+}
+
+#[tokio::test]
+async fn a_request_past_the_in_flight_limit_is_shed_with_503_and_retry_after() {
+    // Arrange: one request may be in flight, and one is, waiting on a dependency that never answers.
+    let started = Arc::new(Notify::new());
+    let settings = HttpSettings { max_in_flight: 1, ..HttpSettings::default() };
+    let app = app_with_failing_hasher(Failure::Hang(started.clone()), settings);
+    let held = tokio::spawn({
+        let app = app.clone();
+        async move { exchange(&app, registration()).await }
+    });
+    tokio::time::timeout(Duration::from_secs(30), started.notified()).await.expect("the first request never started");
+
+    // Act
+    let reply = exchange(&app, empty_request(Method::GET, "/health/live", None)).await;
+
+    // Assert
+    assert_problem(&reply, StatusCode::SERVICE_UNAVAILABLE, "shed");
+    retry_after(&reply, "shed");
+    held.abort();
 }
