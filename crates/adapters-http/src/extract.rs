@@ -68,8 +68,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if first.is_some_and(|b| *b != b'{') {
         return Err(ApiError::invalid("body", "must be a JSON object"));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -86,7 +86,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         // serde's messages carry " at line L column C"; the member name is enough.
         let message = without_type_names(message.split(" at line ").next().unwrap_or(&message));
         ApiError::invalid(field, message)
-    })
+    })?;
+    // One value and nothing after it but whitespace: `{"title":"t"} x` is not a body.
+    de.end().map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, format!("malformed JSON: {err}")))?;
+    Ok(value)
 }
 
 /// serde's message with the names of our Rust types (`expected struct CreateTaskIn with 6 elements`) replaced by
