@@ -119,15 +119,12 @@ async fn a_deleted_users_email_can_be_reused_in_the_same_unit_of_work() {
     tx.users().insert(&ann).await.expect("insert");
     tx.tasks().insert(&fixtures::task(ann.id(), at(0))).await.expect("task");
     tx.commit().await.expect("commit");
-    let heir = taskflow_domain::user::User::from_parts(
-        user_id(),
-        ann.email().clone(),
-        ann.name().clone(),
-        ann.role(),
-        ann.password_hash().clone(),
-        at(1),
-        at(1),
-    );
+    let heir = taskflow_domain::user::User::from_record(taskflow_domain::user::UserRecord {
+        id: user_id(),
+        created_at: at(1),
+        updated_at: at(1),
+        ..ann.record().clone()
+    });
 
     // Act
     let tx = UnitOfWork::begin(&*store).await.expect("begin");

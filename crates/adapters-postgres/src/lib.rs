@@ -1,4 +1,6 @@
-//! PostgreSQL adapters for TaskFlow's ports, on SeaORM 2 with hand-written SQL and mapping.
+//! PostgreSQL adapters for TaskFlow's ports, on SeaORM 2: statements built with sea-query over the table entities
+//! of `rows` (the one mapping between a row and the domain's record), and SQL text only where sea-query cannot say
+//! it (the listing and bulk writes), with placeholders taken as values are bound.
 //!
 //! - [`connect`] and [`PgSettings`]: the pool; [`PgStorage`]: the handle implementing every storage port.
 //! - [`migrate`]: the schema (see `docs/adr/0003-postgres-schema-and-indexes.md`).

@@ -11,19 +11,19 @@ use taskflow_domain::{EventId, RepoError};
 use uuid::Uuid;
 
 use crate::error::{bounded, corrupt, map_db_err};
-use crate::rows::{TaskRow, stmt};
+use crate::rows::{stmt, tasks};
 use crate::storage::PgStorage;
 use crate::tx::PgTransaction;
 
 /// The JSON snapshot of a task stored with its event.
 pub(crate) fn snapshot(t: &Task) -> serde_json::Value {
     // A row of strings, numbers and timestamps always serialises.
-    serde_json::to_value(TaskRow::from(t)).unwrap_or(serde_json::Value::Null)
+    serde_json::to_value(tasks::Model::from(t.record())).unwrap_or(serde_json::Value::Null)
 }
 
 fn task_of(payload: serde_json::Value) -> Result<Task, RepoError> {
-    let row: TaskRow = serde_json::from_value(payload).map_err(|e| corrupt("event payload", e))?;
-    Task::try_from(row)
+    let row: tasks::Model = serde_json::from_value(payload).map_err(|e| corrupt("event payload", e))?;
+    Ok(Task::from_record(row.try_into()?))
 }
 
 /// One `outbox_events` row.

@@ -8,8 +8,11 @@ use taskflow_domain::{RepoError, UserId};
 use uuid::Uuid;
 
 use crate::error::map_db_err;
-use crate::rows::{USER_COLUMNS, stmt, user_values};
+use sea_orm::sea_query::OnConflict;
+
+use crate::rows::{build, stmt};
 use crate::storage::PgStorage;
+use crate::tx::insert_user;
 
 /// Rows per `INSERT ... SELECT` batch: large enough to amortise round trips, small enough for smooth progress.
 pub const SEED_BATCH: u64 = 50_000;
@@ -36,10 +39,8 @@ impl PgSeeder {
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
     pub async fn ensure_users(&self, users: &[User]) -> Result<(), RepoError> {
         for user in users {
-            let sql = format!(
-                "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
-            );
-            self.storage.db.execute_raw(stmt(sql, user_values(user))).await.map_err(map_db_err)?;
+            let insert = insert_user(user)?.on_conflict(OnConflict::new().do_nothing().to_owned()).to_owned();
+            self.storage.db.execute_raw(build(&insert)).await.map_err(map_db_err)?;
         }
         Ok(())
     }

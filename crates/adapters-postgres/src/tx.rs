@@ -4,13 +4,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType, Query};
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use taskflow_domain::ports::{EventOutbox, TaskRepository, Transaction, UserRepository};
 use taskflow_domain::user::User;
 use taskflow_domain::{RepoError, UserId};
 
 use crate::error::bounded;
-use crate::rows::{USER_COLUMNS, stmt, user_from, user_values};
+use crate::rows::{build, select_users, stmt, user_from, user_values, users};
 
 /// An open unit of work. Dropping it without [`Transaction::commit`] rolls back (SeaORM queues the `ROLLBACK`).
 #[derive(Debug)]
@@ -45,24 +46,43 @@ impl Transaction for PgTransaction {
     }
 }
 
+/// `INSERT INTO users` every column of `user`.
+pub(crate) fn insert_user(user: &User) -> Result<sea_orm::sea_query::InsertStatement, RepoError> {
+    let (columns, values): (Vec<_>, Vec<_>) = user_values(user).into_iter().unzip();
+    Ok(Query::insert()
+        .into_table(users::Entity)
+        .columns(columns)
+        .values(values.into_iter().map(Expr::val))
+        .map_err(|e| RepoError::unexpected(e.to_string()))?
+        .to_owned())
+}
+
 #[async_trait]
 impl UserRepository for PgTransaction {
     async fn insert(&self, user: &User) -> Result<(), RepoError> {
-        let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
-        bounded(self.deadline, self.txn.execute_raw(stmt(sql, user_values(user)))).await?;
+        let insert = insert_user(user)?;
+        bounded(self.deadline, self.txn.execute_raw(build(&insert))).await?;
         Ok(())
     }
 
     async fn find_for_update(&self, id: UserId) -> Result<Option<User>, RepoError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE");
-        let row = bounded(self.deadline, self.txn.query_one_raw(stmt(sql, [id.as_uuid().into()]))).await?;
+        let select =
+            select_users().and_where(Expr::col(users::Column::Id).eq(id.as_uuid())).lock(LockType::Update).to_owned();
+        let row = bounded(self.deadline, self.txn.query_one_raw(build(&select))).await?;
         row.as_ref().map(user_from).transpose()
     }
 
     async fn update(&self, user: &User) -> Result<(), RepoError> {
-        let sql = "UPDATE users SET email = $2, name = $3, role = $4, password_hash = $5, created_at = $6, \
-                   updated_at = $7 WHERE id = $1";
-        let done = bounded(self.deadline, self.txn.execute_raw(stmt(sql, user_values(user)))).await?;
+        let changes = user_values(user)
+            .into_iter()
+            .filter(|(c, _)| !matches!(c, users::Column::Id))
+            .map(|(c, v)| (c, Expr::val(v)));
+        let update = Query::update()
+            .table(users::Entity)
+            .values(changes)
+            .and_where(Expr::col(users::Column::Id).eq(user.id().as_uuid()))
+            .to_owned();
+        let done = bounded(self.deadline, self.txn.execute_raw(build(&update))).await?;
         // The user vanished under us: like a stale task version, the change cannot apply.
         if done.rows_affected() == 0 { Err(RepoError::Conflict) } else { Ok(()) }
     }

@@ -108,8 +108,8 @@ async fn seed_through_units_of_work(
                     status: TaskStatus::ALL[usize::try_from(i % 3)?],
                     priority: TaskPriority::ALL[usize::try_from((i / 3) % 3)?],
                     due_date: None,
-                    owner: owners[usize::try_from(i)? % owners.len()],
                 },
+                owners[usize::try_from(i)? % owners.len()],
                 deps.ids.task_id(),
                 deps.clock.now(),
             );

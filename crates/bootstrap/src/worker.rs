@@ -103,8 +103,8 @@ mod tests {
                 status: TaskStatus::Pending,
                 priority: TaskPriority::Low,
                 due_date: None,
-                owner,
             },
+            owner,
             TaskId::from_uuid(uuid::Uuid::now_v7()),
             now,
         );

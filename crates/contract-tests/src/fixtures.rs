@@ -3,8 +3,8 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use taskflow_domain::auth::{RefreshTokenHash, RefreshTokenRecord};
 use taskflow_domain::ids::{FamilyId, TaskId, UserId};
-use taskflow_domain::task::{Task, TaskDescription, TaskPriority, TaskStatus, TaskTitle, Version};
-use taskflow_domain::user::{EmailAddress, PasswordHash, Role, User, UserName};
+use taskflow_domain::task::{Task, TaskDescription, TaskPriority, TaskRecord, TaskStatus, TaskTitle, Version};
+use taskflow_domain::user::{EmailAddress, PasswordHash, Role, User, UserName, UserRecord};
 use uuid::Uuid;
 
 use crate::StoragePorts;
@@ -33,15 +33,15 @@ pub fn user(tag: &str) -> User {
 pub fn user_at(tag: &str, created_at: DateTime<Utc>) -> User {
     let id = UserId::from_uuid(Uuid::now_v7());
     let email = email(&format!("{tag}-{}", id.as_uuid().simple()));
-    User::from_parts(
+    User::from_record(UserRecord {
         id,
         email,
-        name(tag),
-        Role::User,
-        PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".to_owned()),
+        name: name(tag),
+        role: Role::User,
+        password_hash: PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".to_owned()),
         created_at,
-        created_at,
-    )
+        updated_at: created_at,
+    })
 }
 
 /// A valid email address.
@@ -164,19 +164,19 @@ impl TaskSpec {
     #[must_use]
     pub fn build(self) -> Task {
         let completed_at = (self.status == TaskStatus::Completed).then_some(self.updated_at);
-        Task::from_parts(
-            self.id,
-            title(&self.title),
-            self.description.map(|d| TaskDescription::parse(&d).expect("fixture description is valid")),
-            self.status,
-            self.priority,
-            self.due,
+        Task::from_record(TaskRecord {
+            id: self.id,
+            title: title(&self.title),
+            description: self.description.map(|d| TaskDescription::parse(&d).expect("fixture description is valid")),
+            status: self.status,
+            priority: self.priority,
+            due_date: self.due,
             completed_at,
-            self.owner,
-            self.created_at,
-            self.updated_at,
-            Version::INITIAL,
-        )
+            owner: self.owner,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: Version::INITIAL,
+        })
     }
 }
 

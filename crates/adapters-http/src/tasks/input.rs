@@ -5,7 +5,7 @@ use taskflow_application::FieldError;
 use taskflow_application::domain::TaskId;
 use taskflow_application::domain::UserId;
 use taskflow_application::domain::query::{BatchAction, SearchTerm, SortField, SortOrder};
-use taskflow_application::domain::task::{TaskDescription, TaskPatch, TaskPriority, TaskStatus, TaskTitle};
+use taskflow_application::domain::task::{NewTask, TaskDescription, TaskPatch, TaskPriority, TaskStatus, TaskTitle};
 use taskflow_application::tasks::{BatchCommand, CreateTask, ListTasks, PagingRequest};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -192,7 +192,16 @@ impl CreateTaskIn {
         let due_date = self.due_date.and_then(|d| e.take("dueDate", parse_timestamp(&d)));
         let user_id = self.user_id.and_then(|u| e.take("userId", uuid(&u))).map(UserId::from_uuid);
         let Some(title) = title else { return Err(ApiError::validation(e.0)) };
-        e.finish(|| CreateTask { title, description, status, priority, due_date, user_id })
+        e.finish(|| CreateTask {
+            task: NewTask {
+                title,
+                description,
+                status: status.unwrap_or_default(),
+                priority: priority.unwrap_or_default(),
+                due_date,
+            },
+            user_id,
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use taskflow_domain::RepoError;
 use taskflow_domain::policy::TaskScope;
 use taskflow_domain::query::{KeysetPosition, SortField, SortOrder, SortValue, TaskFilter};
 
-use crate::rows::{TASK_COLUMNS, stmt};
+use crate::rows::{stmt, task_column_list};
 
 /// SQL text being assembled with its positional parameters.
 #[derive(Debug, Default)]
@@ -141,9 +141,10 @@ pub(crate) fn page_sql(
 ) -> String {
     let offset = offset.map(|o| format!(" OFFSET {o}")).unwrap_or_default();
     format!(
-        "SELECT {TASK_COLUMNS}, u.name AS owner_name, u.email AS owner_email \
+        "SELECT {}, u.name AS owner_name, u.email AS owner_email \
          FROM tasks t JOIN users u ON u.id = t.user_id \
          WHERE {condition} ORDER BY {} LIMIT {limit}{offset}",
+        task_column_list("t"),
         order_by(sort, order)
     )
 }

@@ -3,3 +3,5 @@
 mod listing;
 mod tasks;
 mod users;
+
+pub(crate) use listing::Sql;

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use taskflow_domain::policy::TaskScope;
 use taskflow_domain::ports::TaskReadModel;
@@ -12,9 +13,8 @@ use taskflow_domain::{RepoError, TaskId};
 
 use super::listing::{Sql, after_clause, page_sql, where_clause};
 use crate::error::{bounded, corrupt, map_db_err};
-use crate::rows::{TASK_COLUMNS, view_from};
+use crate::rows::{build, scope_condition, select_views, tasks, view_from};
 use crate::storage::PgStorage;
-use crate::task_writes::scope_clause;
 
 /// The counts of `stats`, as one row.
 #[derive(Debug, FromQueryResult)]
@@ -82,13 +82,11 @@ impl PgStorage {
 #[async_trait]
 impl TaskReadModel for PgStorage {
     async fn get(&self, id: TaskId, scope: TaskScope) -> Result<Option<TaskView>, RepoError> {
-        let (clause, owner) = scope_clause(scope, 2);
-        let sql = format!(
-            "SELECT {TASK_COLUMNS}, u.name AS owner_name, u.email AS owner_email \
-             FROM tasks t JOIN users u ON u.id = t.user_id WHERE t.id = $1{clause}"
-        );
-        let values = std::iter::once(id.as_uuid().into()).chain(owner);
-        let row = bounded(self.deadline, self.db.query_one_raw(crate::rows::stmt(sql, values))).await?;
+        let select = select_views()
+            .and_where(Expr::col((tasks::Entity, tasks::Column::Id)).eq(id.as_uuid()))
+            .and_where_option(scope_condition(scope))
+            .to_owned();
+        let row = bounded(self.deadline, self.db.query_one_raw(build(&select))).await?;
         row.as_ref().map(view_from).transpose()
     }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use taskflow_domain::query::{
     KeysetPosition, OwnerSummary, PriorityCounts, SortValue, StatusCounts, TaskPage, TaskStats, TaskView,
 };
-use taskflow_domain::task::{Task, TaskDescription, TaskPriority, TaskStatus, TaskTitle, Version};
+use taskflow_domain::task::{Task, TaskDescription, TaskPriority, TaskRecord, TaskStatus, TaskTitle, Version};
 use taskflow_domain::user::{EmailAddress, UserName};
 use taskflow_domain::{TaskId, UserId};
 use uuid::Uuid;
@@ -54,19 +54,19 @@ struct CachedStats {
 }
 
 fn view_out(v: &TaskView) -> CachedView {
-    let t = &v.task;
+    let t = v.task.record();
     CachedView {
-        id: t.id().as_uuid(),
-        title: t.title().to_string(),
-        description: t.description().map(|d| d.as_ref().to_owned()),
-        status: t.status().as_str().to_owned(),
-        priority: t.priority().as_str().to_owned(),
-        due: t.due_date(),
-        completed: t.completed_at(),
-        created: t.created_at(),
-        updated: t.updated_at(),
-        version: t.version().get(),
-        owner: v.owner.id.as_uuid(),
+        id: t.id.as_uuid(),
+        title: t.title.to_string(),
+        description: t.description.as_ref().map(|d| d.as_ref().to_owned()),
+        status: t.status.as_str().to_owned(),
+        priority: t.priority.as_str().to_owned(),
+        due: t.due_date,
+        completed: t.completed_at,
+        created: t.created_at,
+        updated: t.updated_at,
+        version: t.version.get(),
+        owner: t.owner.as_uuid(),
         owner_name: v.owner.name.to_string(),
         owner_email: v.owner.email.to_string(),
     }
@@ -74,19 +74,19 @@ fn view_out(v: &TaskView) -> CachedView {
 
 fn view_in(c: CachedView) -> Option<TaskView> {
     let owner = UserId::from_uuid(c.owner);
-    let task = Task::from_parts(
-        TaskId::from_uuid(c.id),
-        TaskTitle::parse(&c.title).ok()?,
-        c.description.map(|d| TaskDescription::parse(&d)).transpose().ok()?,
-        TaskStatus::parse(&c.status).ok()?,
-        TaskPriority::parse(&c.priority).ok()?,
-        c.due,
-        c.completed,
+    let task = Task::from_record(TaskRecord {
+        id: TaskId::from_uuid(c.id),
+        title: TaskTitle::parse(&c.title).ok()?,
+        description: c.description.map(|d| TaskDescription::parse(&d)).transpose().ok()?,
+        status: TaskStatus::parse(&c.status).ok()?,
+        priority: TaskPriority::parse(&c.priority).ok()?,
+        due_date: c.due,
+        completed_at: c.completed,
         owner,
-        c.created,
-        c.updated,
-        Version::new(c.version).ok()?,
-    );
+        created_at: c.created,
+        updated_at: c.updated,
+        version: Version::new(c.version).ok()?,
+    });
     let owner = OwnerSummary {
         id: owner,
         name: UserName::parse(&c.owner_name).ok()?,

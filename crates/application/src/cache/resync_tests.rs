@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use taskflow_domain::policy::{Actor, TaskScope};
 use taskflow_domain::ports::TaskReadModel;
 use taskflow_domain::query::{SortField, SortOrder, TaskPage, TaskQuery, TaskStats, TaskView};
-use taskflow_domain::task::{TaskPatch, TaskTitle};
+use taskflow_domain::task::{NewTask, TaskPatch, TaskPriority, TaskStatus, TaskTitle};
 use taskflow_domain::{RepoError, TaskId};
 
 use super::{CachedTaskReadModel, ReadCache};
@@ -135,11 +135,13 @@ fn faulty_world(delay: Duration) -> (World, Arc<Faulty>, Arc<Counting>) {
 
 fn new_task(title: &str) -> CreateTask {
     CreateTask {
-        title: TaskTitle::parse(title).unwrap(),
-        description: None,
-        status: None,
-        priority: None,
-        due_date: None,
+        task: NewTask {
+            title: TaskTitle::parse(title).unwrap(),
+            description: None,
+            status: TaskStatus::default(),
+            priority: TaskPriority::default(),
+            due_date: None,
+        },
         user_id: None,
     }
 }

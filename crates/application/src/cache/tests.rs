@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use taskflow_domain::policy::TaskScope;
 use taskflow_domain::ports::TaskReadModel;
 use taskflow_domain::query::{TaskPage, TaskQuery, TaskStats, TaskView};
-use taskflow_domain::task::{TaskPatch, TaskTitle};
+use taskflow_domain::task::{NewTask, TaskPatch, TaskPriority, TaskStatus, TaskTitle};
 use taskflow_domain::{RepoError, TaskId};
 
 use super::{CachedTaskReadModel, ReadCache};
@@ -73,11 +73,13 @@ fn cached_world(store: Arc<dyn CacheStore>, delay: Duration) -> (World, Arc<Coun
 
 fn new_task(title: &str) -> CreateTask {
     CreateTask {
-        title: TaskTitle::parse(title).unwrap(),
-        description: None,
-        status: None,
-        priority: None,
-        due_date: None,
+        task: NewTask {
+            title: TaskTitle::parse(title).unwrap(),
+            description: None,
+            status: TaskStatus::default(),
+            priority: TaskPriority::default(),
+            due_date: None,
+        },
         user_id: None,
     }
 }

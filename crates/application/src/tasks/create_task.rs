@@ -5,24 +5,16 @@ use taskflow_domain::UserId;
 use taskflow_domain::events::TaskEventKind;
 use taskflow_domain::policy::Actor;
 use taskflow_domain::query::TaskView;
-use taskflow_domain::task::{NewTask, Task, TaskDescription, TaskPriority, TaskStatus, TaskTitle};
+use taskflow_domain::task::{NewTask, Task};
 
 use super::TaskService;
 use crate::error::AppError;
 
-/// A validated request to create a task.
+/// A validated request to create a task: the domain's [`NewTask`], and whose task it is to be.
 #[derive(Debug, Clone)]
 pub struct CreateTask {
-    /// The title.
-    pub title: TaskTitle,
-    /// The description.
-    pub description: Option<TaskDescription>,
-    /// The status (default `Pending`).
-    pub status: Option<TaskStatus>,
-    /// The priority (default `Medium`).
-    pub priority: Option<TaskPriority>,
-    /// The due date.
-    pub due_date: Option<chrono::DateTime<chrono::Utc>>,
+    /// The task itself.
+    pub task: NewTask,
     /// The owner, when not the caller (admins only).
     pub user_id: Option<UserId>,
 }
@@ -42,18 +34,7 @@ impl TaskService {
         let unknown_owner =
             || if self_owned { AppError::Unauthenticated } else { AppError::invalid("userId", "no such user") };
         let owner = self.owner_summary(owner_id).await?.ok_or_else(unknown_owner)?;
-        let task = Task::new(
-            NewTask {
-                title: input.title,
-                description: input.description,
-                status: input.status.unwrap_or(TaskStatus::Pending),
-                priority: input.priority.unwrap_or(TaskPriority::Medium),
-                due_date: input.due_date,
-                owner: owner_id,
-            },
-            self.deps.ids.task_id(),
-            self.deps.clock.now(),
-        );
+        let task = Task::new(input.task, owner_id, self.deps.ids.task_id(), self.deps.clock.now());
 
         let tx = self.deps.uow.begin().await?;
         match tx.tasks().insert(&task).await {

@@ -7,7 +7,7 @@ use taskflow_domain::events::TaskEventKind;
 use taskflow_domain::policy::Actor;
 use taskflow_domain::ports::OutboxReader;
 use taskflow_domain::query::{BatchAction, SortField, SortOrder, TaskView};
-use taskflow_domain::task::{TaskPatch, TaskPriority, TaskStatus, TaskTitle, Version};
+use taskflow_domain::task::{NewTask, TaskPatch, TaskPriority, TaskStatus, TaskTitle, Version};
 use taskflow_domain::{TaskId, UserId};
 
 use super::{BatchCommand, CreateTask, ListTasks, PageMeta, PagingRequest};
@@ -16,11 +16,13 @@ use crate::test_support::{DownUnitOfWork, World, with_deps, world};
 
 fn new_task(title: &str) -> CreateTask {
     CreateTask {
-        title: TaskTitle::parse(title).unwrap(),
-        description: None,
-        status: None,
-        priority: None,
-        due_date: None,
+        task: NewTask {
+            title: TaskTitle::parse(title).unwrap(),
+            description: None,
+            status: TaskStatus::default(),
+            priority: TaskPriority::default(),
+            due_date: None,
+        },
         user_id: None,
     }
 }

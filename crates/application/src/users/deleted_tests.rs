@@ -9,7 +9,7 @@ use chrono::Duration;
 use claims::{assert_matches, assert_ok};
 use taskflow_domain::UserId;
 use taskflow_domain::ports::Clock as _;
-use taskflow_domain::task::TaskTitle;
+use taskflow_domain::task::{NewTask, TaskPriority, TaskStatus, TaskTitle};
 use taskflow_domain::user::UserName;
 
 use super::UserUpdate;
@@ -30,11 +30,13 @@ fn rename() -> UserUpdate {
 
 fn new_task() -> CreateTask {
     CreateTask {
-        title: TaskTitle::parse("t").unwrap(),
-        description: None,
-        status: None,
-        priority: None,
-        due_date: None,
+        task: NewTask {
+            title: TaskTitle::parse("t").unwrap(),
+            description: None,
+            status: TaskStatus::default(),
+            priority: TaskPriority::default(),
+            due_date: None,
+        },
         user_id: None,
     }
 }

@@ -29,15 +29,14 @@ pub async fn a_stored_user_can_be_read_by_id_and_by_email(ports: StoragePorts) {
 pub async fn a_second_user_with_the_same_email_is_a_duplicate(ports: StoragePorts) {
     // Arrange
     let first = stored_user(&ports, "ann").await;
-    let second = taskflow_domain::user::User::from_parts(
-        fixtures::user_id(),
-        first.email().clone(),
-        fixtures::name("Other Ann"),
-        Role::User,
-        first.password_hash().clone(),
-        at(1),
-        at(1),
-    );
+    let second = taskflow_domain::user::User::from_record(taskflow_domain::user::UserRecord {
+        id: fixtures::user_id(),
+        name: fixtures::name("Other Ann"),
+        role: Role::User,
+        created_at: at(1),
+        updated_at: at(1),
+        ..first.record().clone()
+    });
 
     // Act
     let tx = ports.uow.begin().await.expect("begin");

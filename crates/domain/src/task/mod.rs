@@ -8,8 +8,8 @@ pub use values::*;
 
 use crate::ids::{TaskId, UserId};
 
-/// What it takes to create a task.
-#[derive(Debug, Clone)]
+/// What it takes to create a task, apart from its owner (which the policy decides: see [`Task::new`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTask {
     /// The title.
     pub title: TaskTitle,
@@ -21,8 +21,6 @@ pub struct NewTask {
     pub priority: TaskPriority,
     /// An optional due date.
     pub due_date: Option<DateTime<Utc>>,
-    /// Whose task it is.
-    pub owner: UserId,
 }
 
 /// A change to a task. For nullable fields, `Some(None)` clears and `None` leaves alone.
@@ -55,27 +53,45 @@ pub struct TaskChange {
     pub completed: bool,
 }
 
-/// A task.
+/// A task's stored state: every member, already validated, with no rule applied.
+///
+/// This is the one shape adapters convert to and from (a row, a cache entry, an event snapshot): a new member is
+/// added here, and each adapter maps it once. [`Task`] keeps the rules that change this state.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Task {
-    id: TaskId,
-    title: TaskTitle,
-    description: Option<TaskDescription>,
-    status: TaskStatus,
-    priority: TaskPriority,
-    due_date: Option<DateTime<Utc>>,
-    completed_at: Option<DateTime<Utc>>,
-    owner: UserId,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    version: Version,
+pub struct TaskRecord {
+    /// The id.
+    pub id: TaskId,
+    /// The title.
+    pub title: TaskTitle,
+    /// The description, if any.
+    pub description: Option<TaskDescription>,
+    /// The status.
+    pub status: TaskStatus,
+    /// The priority.
+    pub priority: TaskPriority,
+    /// The due date, if any.
+    pub due_date: Option<DateTime<Utc>>,
+    /// When the task was completed, while it is `Completed`.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Whose task it is.
+    pub owner: UserId,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// The current version.
+    pub version: Version,
 }
 
+/// A task: its stored state, changed only through the rules below.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task(TaskRecord);
+
 impl Task {
-    /// Creates a task at `now`, at version 1. A task created as `Completed` is completed at `now`.
+    /// Creates a task for `owner` at `now`, at version 1. A task created as `Completed` is completed at `now`.
     #[must_use]
-    pub fn new(new: NewTask, id: TaskId, now: DateTime<Utc>) -> Self {
-        Self {
+    pub fn new(new: NewTask, owner: UserId, id: TaskId, now: DateTime<Utc>) -> Self {
+        Self(TaskRecord {
             id,
             title: new.title,
             description: new.description,
@@ -83,58 +99,45 @@ impl Task {
             priority: new.priority,
             due_date: new.due_date,
             completed_at: (new.status == TaskStatus::Completed).then_some(now),
-            owner: new.owner,
+            owner,
             created_at: now,
             updated_at: now,
             version: Version::INITIAL,
-        }
+        })
     }
 
     /// Rebuilds a stored task without re-running creation rules (for adapters).
     #[must_use]
-    #[allow(clippy::too_many_arguments)]
-    pub fn from_parts(
-        id: TaskId,
-        title: TaskTitle,
-        description: Option<TaskDescription>,
-        status: TaskStatus,
-        priority: TaskPriority,
-        due_date: Option<DateTime<Utc>>,
-        completed_at: Option<DateTime<Utc>>,
-        owner: UserId,
-        created_at: DateTime<Utc>,
-        updated_at: DateTime<Utc>,
-        version: Version,
-    ) -> Self {
-        Self {
-            id,
-            title,
-            description,
-            status,
-            priority,
-            due_date,
-            completed_at,
-            owner,
-            created_at,
-            updated_at,
-            version,
-        }
+    pub const fn from_record(record: TaskRecord) -> Self {
+        Self(record)
+    }
+
+    /// The task's stored state, for adapters to write.
+    #[must_use]
+    pub const fn record(&self) -> &TaskRecord {
+        &self.0
+    }
+
+    /// The task's stored state, by value.
+    #[must_use]
+    pub fn into_record(self) -> TaskRecord {
+        self.0
     }
 
     /// Applies a patch at `now`: bumps the version once, sets `completed_at` when the task becomes `Completed`
     /// and clears it when it leaves that status.
     pub fn apply(&mut self, patch: TaskPatch, now: DateTime<Utc>) -> TaskChange {
         if let Some(title) = patch.title {
-            self.title = title;
+            self.0.title = title;
         }
         if let Some(description) = patch.description {
-            self.description = description;
+            self.0.description = description;
         }
         if let Some(priority) = patch.priority {
-            self.priority = priority;
+            self.0.priority = priority;
         }
         if let Some(due) = patch.due_date {
-            self.due_date = due;
+            self.0.due_date = due;
         }
         let completed = patch.status.is_some_and(|s| self.set_status(s, now));
         self.touch(now);
@@ -143,7 +146,7 @@ impl Task {
 
     /// Marks the task completed at `now`. Returns `false`, changing nothing, when it already was.
     pub fn complete(&mut self, now: DateTime<Utc>) -> bool {
-        if self.status == TaskStatus::Completed {
+        if self.0.status == TaskStatus::Completed {
             return false;
         }
         self.set_status(TaskStatus::Completed, now);
@@ -154,80 +157,80 @@ impl Task {
     /// Whether the task is past its due date and not completed at `now`.
     #[must_use]
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
-        self.status != TaskStatus::Completed && self.due_date.is_some_and(|d| d < now)
+        self.0.status != TaskStatus::Completed && self.0.due_date.is_some_and(|d| d < now)
     }
 
     /// Sets the status; returns whether the task became completed.
     fn set_status(&mut self, status: TaskStatus, now: DateTime<Utc>) -> bool {
-        let became_completed = status == TaskStatus::Completed && self.status != TaskStatus::Completed;
+        let became_completed = status == TaskStatus::Completed && self.0.status != TaskStatus::Completed;
         if became_completed {
-            self.completed_at = Some(now);
+            self.0.completed_at = Some(now);
         } else if status != TaskStatus::Completed {
-            self.completed_at = None;
+            self.0.completed_at = None;
         }
-        self.status = status;
+        self.0.status = status;
         became_completed
     }
 
     fn touch(&mut self, now: DateTime<Utc>) {
-        self.updated_at = now;
-        self.version = self.version.next();
+        self.0.updated_at = now;
+        self.0.version = self.0.version.next();
     }
 
     /// The id.
     #[must_use]
     pub const fn id(&self) -> TaskId {
-        self.id
+        self.0.id
     }
     /// The title.
     #[must_use]
     pub const fn title(&self) -> &TaskTitle {
-        &self.title
+        &self.0.title
     }
     /// The description, if any.
     #[must_use]
     pub const fn description(&self) -> Option<&TaskDescription> {
-        self.description.as_ref()
+        self.0.description.as_ref()
     }
     /// The status.
     #[must_use]
     pub const fn status(&self) -> TaskStatus {
-        self.status
+        self.0.status
     }
     /// The priority.
     #[must_use]
     pub const fn priority(&self) -> TaskPriority {
-        self.priority
+        self.0.priority
     }
     /// The due date, if any.
     #[must_use]
     pub const fn due_date(&self) -> Option<DateTime<Utc>> {
-        self.due_date
+        self.0.due_date
     }
     /// When the task was completed, while it is `Completed`.
     #[must_use]
     pub const fn completed_at(&self) -> Option<DateTime<Utc>> {
-        self.completed_at
+        self.0.completed_at
     }
     /// Whose task it is.
     #[must_use]
     pub const fn owner(&self) -> UserId {
-        self.owner
+        self.0.owner
     }
     /// When it was created.
     #[must_use]
     pub const fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
+        self.0.created_at
     }
     /// When it last changed.
     #[must_use]
     pub const fn updated_at(&self) -> DateTime<Utc> {
-        self.updated_at
+        self.0.updated_at
     }
     /// The current version.
     #[must_use]
     pub const fn version(&self) -> Version {
-        self.version
+        self.0.version
     }
 }
 
@@ -250,8 +253,8 @@ mod tests {
                 status,
                 priority: TaskPriority::Medium,
                 due_date: None,
-                owner: UserId::from_uuid(Uuid::nil()),
             },
+            UserId::from_uuid(Uuid::nil()),
             TaskId::from_uuid(Uuid::now_v7()),
             t0(),
         )

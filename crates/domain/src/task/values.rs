@@ -89,10 +89,11 @@ impl TaskDescription {
     }
 }
 
-/// Where a task is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Where a task is in its life. A new task is `Pending` unless told otherwise (the default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TaskStatus {
     /// Not started.
+    #[default]
     Pending,
     /// Being worked on.
     InProgress,
@@ -100,12 +101,14 @@ pub enum TaskStatus {
     Completed,
 }
 
-/// How urgent a task is. The order is the rank: `Low < Medium < High`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// How urgent a task is. The order is the rank: `Low < Medium < High`. A new task is `Medium` unless told
+/// otherwise (the default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TaskPriority {
     /// Rank 1.
     Low,
     /// Rank 2.
+    #[default]
     Medium,
     /// Rank 3.
     High,

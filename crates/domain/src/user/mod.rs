@@ -8,17 +8,28 @@ pub use values::*;
 
 use crate::ids::UserId;
 
-/// A registered user.
+/// A user's stored state: every member, already validated. The one shape adapters convert to and from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    id: UserId,
-    email: EmailAddress,
-    name: UserName,
-    role: Role,
-    password_hash: PasswordHash,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+pub struct UserRecord {
+    /// The id.
+    pub id: UserId,
+    /// The login email.
+    pub email: EmailAddress,
+    /// The display name.
+    pub name: UserName,
+    /// The role.
+    pub role: Role,
+    /// The password hash.
+    pub password_hash: PasswordHash,
+    /// When the user registered.
+    pub created_at: DateTime<Utc>,
+    /// When the user last changed.
+    pub updated_at: DateTime<Utc>,
 }
+
+/// A registered user: their stored state, changed only through [`User::apply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User(UserRecord);
 
 /// What it takes to create a user.
 #[derive(Debug, Clone)]
@@ -58,7 +69,7 @@ impl User {
     /// Creates a user at `now`.
     #[must_use]
     pub fn new(new: NewUser, id: UserId, now: DateTime<Utc>) -> Self {
-        Self {
+        Self(UserRecord {
             id,
             email: new.email,
             name: new.name,
@@ -66,74 +77,71 @@ impl User {
             password_hash: new.password_hash,
             created_at: now,
             updated_at: now,
-        }
+        })
     }
 
     /// Rebuilds a stored user without re-running creation rules (for adapters).
     #[must_use]
-    #[allow(clippy::too_many_arguments)]
-    pub fn from_parts(
-        id: UserId,
-        email: EmailAddress,
-        name: UserName,
-        role: Role,
-        password_hash: PasswordHash,
-        created_at: DateTime<Utc>,
-        updated_at: DateTime<Utc>,
-    ) -> Self {
-        Self { id, email, name, role, password_hash, created_at, updated_at }
+    pub const fn from_record(record: UserRecord) -> Self {
+        Self(record)
+    }
+
+    /// The user's stored state, for adapters to write.
+    #[must_use]
+    pub const fn record(&self) -> &UserRecord {
+        &self.0
     }
 
     /// Applies a patch at `now`.
     pub fn apply(&mut self, patch: UserPatch, now: DateTime<Utc>) {
         if let Some(email) = patch.email {
-            self.email = email;
+            self.0.email = email;
         }
         if let Some(name) = patch.name {
-            self.name = name;
+            self.0.name = name;
         }
         if let Some(role) = patch.role {
-            self.role = role;
+            self.0.role = role;
         }
         if let Some(hash) = patch.password_hash {
-            self.password_hash = hash;
+            self.0.password_hash = hash;
         }
-        self.updated_at = now;
+        self.0.updated_at = now;
     }
 
     /// The id.
     #[must_use]
     pub const fn id(&self) -> UserId {
-        self.id
+        self.0.id
     }
     /// The login email.
     #[must_use]
     pub const fn email(&self) -> &EmailAddress {
-        &self.email
+        &self.0.email
     }
     /// The display name.
     #[must_use]
     pub const fn name(&self) -> &UserName {
-        &self.name
+        &self.0.name
     }
     /// The role.
     #[must_use]
     pub const fn role(&self) -> Role {
-        self.role
+        self.0.role
     }
     /// The password hash.
     #[must_use]
     pub const fn password_hash(&self) -> &PasswordHash {
-        &self.password_hash
+        &self.0.password_hash
     }
     /// When the user registered.
     #[must_use]
     pub const fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
+        self.0.created_at
     }
     /// When the user last changed.
     #[must_use]
     pub const fn updated_at(&self) -> DateTime<Utc> {
-        self.updated_at
+        self.0.updated_at
     }
 }
