@@ -103,11 +103,9 @@ async fn seed_through_units_of_work(
         for i in written..written + chunk {
             let task = Task::new(
                 NewTask {
-                    title: TaskTitle::parse(&format!("Demo task #{i}"))?,
-                    description: None,
                     status: TaskStatus::ALL[usize::try_from(i % 3)?],
                     priority: TaskPriority::ALL[usize::try_from((i / 3) % 3)?],
-                    due_date: None,
+                    ..NewTask::new(TaskTitle::parse(&format!("Demo task #{i}"))?)
                 },
                 owners[usize::try_from(i)? % owners.len()],
                 deps.ids.task_id(),

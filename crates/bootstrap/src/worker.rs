@@ -74,7 +74,7 @@ mod tests {
     use taskflow_adapters_memory::InMemoryStore;
     use taskflow_domain::events::{DomainEvent, TaskEventKind};
     use taskflow_domain::ports::UnitOfWork;
-    use taskflow_domain::task::{NewTask, Task, TaskPriority, TaskStatus, TaskTitle};
+    use taskflow_domain::task::{NewTask, Task, TaskPriority, TaskTitle};
     use taskflow_domain::user::{EmailAddress, NewUser, PasswordHash, Role, User, UserName};
     use taskflow_domain::{EventId, TaskId, UserId};
 
@@ -97,13 +97,7 @@ mod tests {
             now,
         );
         let task = Task::new(
-            NewTask {
-                title: TaskTitle::parse("t").unwrap(),
-                description: None,
-                status: TaskStatus::Pending,
-                priority: TaskPriority::Low,
-                due_date: None,
-            },
+            NewTask { priority: TaskPriority::Low, ..NewTask::new(TaskTitle::parse("t").unwrap()) },
             owner,
             TaskId::from_uuid(uuid::Uuid::now_v7()),
             now,

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use taskflow_domain::auth::{RefreshTokenHash, RefreshTokenRecord};
 use taskflow_domain::ids::{FamilyId, TaskId, UserId};
-use taskflow_domain::task::{Task, TaskDescription, TaskPriority, TaskRecord, TaskStatus, TaskTitle, Version};
+use taskflow_domain::task::{NewTask, Task, TaskDescription, TaskPriority, TaskRecord, TaskStatus, TaskTitle};
 use taskflow_domain::user::{EmailAddress, PasswordHash, Role, User, UserName, UserRecord};
 use uuid::Uuid;
 
@@ -163,20 +163,18 @@ impl TaskSpec {
     /// When the title or description is invalid (a bug in the test).
     #[must_use]
     pub fn build(self) -> Task {
-        let completed_at = (self.status == TaskStatus::Completed).then_some(self.updated_at);
-        Task::from_record(TaskRecord {
-            id: self.id,
-            title: title(&self.title),
+        let new = NewTask {
             description: self.description.map(|d| TaskDescription::parse(&d).expect("fixture description is valid")),
             status: self.status,
             priority: self.priority,
             due_date: self.due,
-            completed_at,
-            owner: self.owner,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            version: Version::INITIAL,
-        })
+            ..NewTask::new(title(&self.title))
+        };
+        // Created by the domain's own rule, then moved to the chosen update time (when a completed task was
+        // completed, too).
+        let created = Task::new(new, self.owner, self.id, self.created_at).into_record();
+        let completed_at = created.completed_at.map(|_| self.updated_at);
+        Task::from_record(TaskRecord { completed_at, updated_at: self.updated_at, ..created })
     }
 }
 

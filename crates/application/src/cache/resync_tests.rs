@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use taskflow_domain::policy::{Actor, TaskScope};
 use taskflow_domain::ports::TaskReadModel;
 use taskflow_domain::query::{SortField, SortOrder, TaskPage, TaskQuery, TaskStats, TaskView};
-use taskflow_domain::task::{NewTask, TaskPatch, TaskPriority, TaskStatus, TaskTitle};
+use taskflow_domain::task::{NewTask, TaskPatch, TaskTitle};
 use taskflow_domain::{RepoError, TaskId};
 
 use super::{CachedTaskReadModel, ReadCache};
@@ -134,16 +134,7 @@ fn faulty_world(delay: Duration) -> (World, Arc<Faulty>, Arc<Counting>) {
 }
 
 fn new_task(title: &str) -> CreateTask {
-    CreateTask {
-        task: NewTask {
-            title: TaskTitle::parse(title).unwrap(),
-            description: None,
-            status: TaskStatus::default(),
-            priority: TaskPriority::default(),
-            due_date: None,
-        },
-        user_id: None,
-    }
+    CreateTask { task: NewTask::new(TaskTitle::parse(title).unwrap()), user_id: None }
 }
 
 fn retitle(title: &str) -> TaskPatch {

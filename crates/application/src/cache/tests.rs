@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use taskflow_domain::policy::TaskScope;
 use taskflow_domain::ports::TaskReadModel;
 use taskflow_domain::query::{TaskPage, TaskQuery, TaskStats, TaskView};
-use taskflow_domain::task::{NewTask, TaskPatch, TaskPriority, TaskStatus, TaskTitle};
+use taskflow_domain::task::{NewTask, TaskPatch, TaskTitle};
 use taskflow_domain::{RepoError, TaskId};
 
 use super::{CachedTaskReadModel, ReadCache};
@@ -72,16 +72,7 @@ fn cached_world(store: Arc<dyn CacheStore>, delay: Duration) -> (World, Arc<Coun
 }
 
 fn new_task(title: &str) -> CreateTask {
-    CreateTask {
-        task: NewTask {
-            title: TaskTitle::parse(title).unwrap(),
-            description: None,
-            status: TaskStatus::default(),
-            priority: TaskPriority::default(),
-            due_date: None,
-        },
-        user_id: None,
-    }
+    CreateTask { task: NewTask::new(TaskTitle::parse(title).unwrap()), user_id: None }
 }
 
 #[tokio::test]

@@ -15,16 +15,7 @@ use crate::error::AppError;
 use crate::test_support::{DownUnitOfWork, World, with_deps, world};
 
 fn new_task(title: &str) -> CreateTask {
-    CreateTask {
-        task: NewTask {
-            title: TaskTitle::parse(title).unwrap(),
-            description: None,
-            status: TaskStatus::default(),
-            priority: TaskPriority::default(),
-            due_date: None,
-        },
-        user_id: None,
-    }
+    CreateTask { task: NewTask::new(TaskTitle::parse(title).unwrap()), user_id: None }
 }
 
 fn listing(paging: PagingRequest) -> ListTasks {

@@ -9,7 +9,7 @@ use chrono::Duration;
 use claims::{assert_matches, assert_ok};
 use taskflow_domain::UserId;
 use taskflow_domain::ports::Clock as _;
-use taskflow_domain::task::{NewTask, TaskPriority, TaskStatus, TaskTitle};
+use taskflow_domain::task::{NewTask, TaskTitle};
 use taskflow_domain::user::UserName;
 
 use super::UserUpdate;
@@ -29,16 +29,7 @@ fn rename() -> UserUpdate {
 }
 
 fn new_task() -> CreateTask {
-    CreateTask {
-        task: NewTask {
-            title: TaskTitle::parse("t").unwrap(),
-            description: None,
-            status: TaskStatus::default(),
-            priority: TaskPriority::default(),
-            due_date: None,
-        },
-        user_id: None,
-    }
+    CreateTask { task: NewTask::new(TaskTitle::parse("t").unwrap()), user_id: None }
 }
 
 /// Ann (with a session and a task) deleted by an admin on `a`; returns her session.

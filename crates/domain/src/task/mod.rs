@@ -23,6 +23,21 @@ pub struct NewTask {
     pub due_date: Option<DateTime<Utc>>,
 }
 
+impl NewTask {
+    /// A task with this title and every other member at its default: no description, `Pending`, `Medium`, no
+    /// due date. Set the others with struct update syntax (`NewTask { priority, ..NewTask::new(title) }`).
+    #[must_use]
+    pub fn new(title: TaskTitle) -> Self {
+        Self {
+            title,
+            description: None,
+            status: TaskStatus::default(),
+            priority: TaskPriority::default(),
+            due_date: None,
+        }
+    }
+}
+
 /// A change to a task. For nullable fields, `Some(None)` clears and `None` leaves alone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskPatch {
@@ -247,17 +262,18 @@ mod tests {
 
     fn new_task(status: TaskStatus) -> Task {
         Task::new(
-            NewTask {
-                title: TaskTitle::parse("Write tests").unwrap(),
-                description: None,
-                status,
-                priority: TaskPriority::Medium,
-                due_date: None,
-            },
+            NewTask { status, ..NewTask::new(TaskTitle::parse("Write tests").unwrap()) },
             UserId::from_uuid(Uuid::nil()),
             TaskId::from_uuid(Uuid::now_v7()),
             t0(),
         )
+    }
+
+    #[test]
+    fn a_new_task_defaults_to_pending_and_medium() {
+        let new = NewTask::new(TaskTitle::parse("t").unwrap());
+        assert_eq!((new.status, new.priority), (TaskStatus::Pending, TaskPriority::Medium));
+        assert_eq!((new.description, new.due_date), (None, None));
     }
 
     #[test]
