@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ConnectionTrait, DeriveIden, FromQueryResult, Value};
 use taskflow_domain::events::{DomainEvent, TaskEventKind};
 use taskflow_domain::ports::{EventOutbox, OutboxReader};
 use taskflow_domain::task::Task;
@@ -11,7 +12,7 @@ use taskflow_domain::{EventId, RepoError};
 use uuid::Uuid;
 
 use crate::error::{bounded, corrupt, map_db_err};
-use crate::rows::{stmt, tasks};
+use crate::rows::{build, stmt, tasks};
 use crate::storage::PgStorage;
 use crate::tx::PgTransaction;
 
@@ -66,29 +67,39 @@ impl OutboxReader for PgStorage {
 /// Rows per outbox `INSERT` (6 parameters each, well under Postgres' 65,535).
 const OUTBOX_CHUNK: usize = 5_000;
 
+/// The `outbox_events` columns an event is written to.
+#[derive(Clone, Copy, DeriveIden)]
+enum OutboxEvents {
+    Table,
+    Id,
+    Kind,
+    TaskId,
+    OwnerId,
+    Payload,
+    OccurredAt,
+}
+
 #[async_trait]
 impl EventOutbox for PgTransaction {
     async fn append(&self, events: &[DomainEvent]) -> Result<(), RepoError> {
+        use OutboxEvents as C;
         for chunk in events.chunks(OUTBOX_CHUNK) {
-            let mut sql =
-                String::from("INSERT INTO outbox_events (id, kind, task_id, owner_id, payload, occurred_at) VALUES ");
-            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
-            for (i, e) in chunk.iter().enumerate() {
-                let b = i * 6;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
-                values.extend([
+            let mut insert = Query::insert()
+                .into_table(C::Table)
+                .columns([C::Id, C::Kind, C::TaskId, C::OwnerId, C::Payload, C::OccurredAt])
+                .to_owned();
+            for e in chunk {
+                let row: [Value; 6] = [
                     e.id.as_uuid().into(),
                     e.kind.as_str().into(),
                     e.task.id().as_uuid().into(),
                     e.task.owner().as_uuid().into(),
                     snapshot(&e.task).into(),
                     e.occurred_at.into(),
-                ]);
+                ];
+                insert.values(row.map(Expr::val)).map_err(|err| RepoError::unexpected(err.to_string()))?;
             }
-            bounded(self.deadline, self.txn.execute_raw(stmt(sql, values))).await?;
+            bounded(self.deadline, self.txn.execute_raw(build(&insert))).await?;
         }
         Ok(())
     }

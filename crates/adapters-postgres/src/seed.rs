@@ -10,7 +10,8 @@ use uuid::Uuid;
 use crate::error::map_db_err;
 use sea_orm::sea_query::OnConflict;
 
-use crate::rows::{build, stmt};
+use crate::read::Sql;
+use crate::rows::build;
 use crate::storage::PgStorage;
 use crate::tx::insert_user;
 
@@ -67,7 +68,13 @@ impl PgSeeder {
         // five has no due date; completed tasks were completed when created. Ids are UUIDv7-shaped (time first) so
         // the primary key grows at one end instead of splitting random pages; descriptions come from a small
         // vocabulary, which keeps the trigram index's posting lists few and long.
-        let sql = r"
+        // Placeholders are taken as values are bound (see [`Sql`]), so no text depends on a parameter's position.
+        let statement = |first: u64, last: u64| {
+            let mut sql = Sql::default();
+            let (first, last) = (sql.bind(to_i64(first)), sql.bind(to_i64(last)));
+            let (now, owners) = (sql.bind(now), sql.bind(owners.clone()));
+            let text = format!(
+                r"
             INSERT INTO tasks (id, title, description, status, priority, due_date, completed_at, user_id,
                                created_at, updated_at, version)
             SELECT (lpad(to_hex((extract(epoch FROM s.created_at) * 1000)::bigint), 12, '0')
@@ -84,23 +91,26 @@ impl PgSeeder {
                        (ARRAY['PENDING', 'IN_PROGRESS', 'COMPLETED'])[1 + g % 3] AS status,
                        (ARRAY['LOW', 'MEDIUM', 'HIGH'])[1 + (g / 3) % 3] AS priority,
                        CASE WHEN g % 5 = 0 THEN NULL
-                            ELSE $3::timestamptz + ((g % 61) - 30) * interval '1 day' END AS due_date,
-                       $3::timestamptz - g * interval '1 second' AS created_at,
-                       ($4::uuid[])[1 + g % cardinality($4::uuid[])] AS user_id,
+                            ELSE {now}::timestamptz + ((g % 61) - 30) * interval '1 day' END AS due_date,
+                       {now}::timestamptz - g * interval '1 second' AS created_at,
+                       ({owners}::uuid[])[1 + g % cardinality({owners}::uuid[])] AS user_id,
                        md5(g::text || random()::text) AS r
-                FROM generate_series($1::bigint, $2::bigint) AS g
-            ) AS s";
+                FROM generate_series({first}::bigint, {last}::bigint) AS g
+            ) AS s"
+            );
+            sql.into_statement(text)
+        };
         let batches: Vec<(u64, u64)> =
             (0..count.div_ceil(SEED_BATCH)).map(|b| (b * SEED_BATCH + 1, ((b + 1) * SEED_BATCH).min(count))).collect();
         let insert = |(first, last): (u64, u64)| {
-            let values = [to_i64(first).into(), to_i64(last).into(), now.into(), owners.clone().into()];
+            let insert = statement(first, last);
             async move {
                 // Each batch is its own transaction, free of the pool's statement timeout.
                 let txn = self.storage.db.begin().await.map_err(map_db_err)?;
                 txn.execute_unprepared("SET LOCAL statement_timeout = 0; SET LOCAL synchronous_commit = off")
                     .await
                     .map_err(map_db_err)?;
-                txn.execute_raw(stmt(sql, values)).await.map_err(map_db_err)?;
+                txn.execute_raw(insert).await.map_err(map_db_err)?;
                 txn.commit().await.map_err(map_db_err)?;
                 Ok::<u64, RepoError>(last - first + 1)
             }

@@ -11,7 +11,8 @@ use taskflow_domain::user::User;
 use taskflow_domain::{RepoError, UserId};
 
 use crate::error::bounded;
-use crate::rows::{build, select_users, stmt, user_from, user_values, users};
+use crate::read::Sql;
+use crate::rows::{build, select_users, user_from, user_values, users};
 
 /// An open unit of work. Dropping it without [`Transaction::commit`] rolls back (SeaORM queues the `ROLLBACK`).
 #[derive(Debug)]
@@ -90,10 +91,14 @@ impl UserRepository for PgTransaction {
     async fn delete(&self, id: UserId, at: DateTime<Utc>) -> Result<bool, RepoError> {
         // One statement: tasks and refresh tokens go with the user through ON DELETE CASCADE, and the tombstone is
         // written only when a user row was deleted (so the count of inserted tombstones says whether it existed).
-        let sql = "WITH gone AS (DELETE FROM users WHERE id = $1 RETURNING id) \
-                   INSERT INTO user_tombstones (user_id, deleted_at) SELECT id, $2 FROM gone \
-                   ON CONFLICT (user_id) DO UPDATE SET deleted_at = EXCLUDED.deleted_at";
-        let done = bounded(self.deadline, self.txn.execute_raw(stmt(sql, [id.as_uuid().into(), at.into()]))).await?;
+        let mut sql = Sql::default();
+        let (id, at) = (sql.bind(id.as_uuid()), sql.bind(at));
+        let text = format!(
+            "WITH gone AS (DELETE FROM users WHERE id = {id} RETURNING id) \
+             INSERT INTO user_tombstones (user_id, deleted_at) SELECT id, {at} FROM gone \
+             ON CONFLICT (user_id) DO UPDATE SET deleted_at = EXCLUDED.deleted_at"
+        );
+        let done = bounded(self.deadline, self.txn.execute_raw(sql.into_statement(text))).await?;
         Ok(done.rows_affected() > 0)
     }
 }
