@@ -5,7 +5,6 @@
 //! process until the schema changes; each test then costs one `CREATE DATABASE ... TEMPLATE`. Templates of other
 //! schemas are dropped only once they are a day old, since another checkout may still be using them.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Statement};
@@ -13,16 +12,6 @@ use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use crate::{PgSettings, PgStorage, connect_pool, migrate};
-
-/// The migrations' source, hashed into the template's name.
-const SCHEMA_SOURCES: [&str; 6] = [
-    include_str!("migration/m20261125_000001_create_users.rs"),
-    include_str!("migration/m20261125_000002_create_tasks.rs"),
-    include_str!("migration/m20261125_000003_create_refresh_tokens.rs"),
-    include_str!("migration/m20261125_000004_create_idempotency_keys.rs"),
-    include_str!("migration/m20261125_000005_create_outbox_events.rs"),
-    include_str!("migration/m20261130_000006_create_user_tombstones.rs"),
-];
 
 /// Serialises template builds across test processes.
 const TEMPLATE_LOCK_KEY: i64 = 0x7466_5f74_706c; // "tf_tpl"
@@ -55,9 +44,8 @@ async fn exec(conn: &DatabaseConnection, sql: &str) {
 }
 
 async fn template() -> String {
-    let mut h = DefaultHasher::new();
-    SCHEMA_SOURCES.hash(&mut h);
-    let name = format!("taskflow_tpl_{:016x}", h.finish());
+    // The fingerprint of every file under src/migration, made by build.rs.
+    let name = format!("taskflow_tpl_{}", env!("TASKFLOW_MIGRATIONS_FINGERPRINT"));
     let conn = admin("postgres").await;
     exec(&conn, &format!("SELECT pg_advisory_lock({TEMPLATE_LOCK_KEY})")).await;
     let exists = conn
