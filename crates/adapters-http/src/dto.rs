@@ -2,13 +2,12 @@
 
 use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use taskflow_application::domain::query::{OwnerSummary, TaskView};
 use taskflow_application::domain::user::User;
 use taskflow_application::tasks::PageMeta;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::schemas::{LimitSchema, PageSchema, RoleSchema, TaskPrioritySchema, TaskStatusSchema};
+use crate::schemas::{LimitSchema, PageSchema, RoleSchema};
 
 /// RFC 3339 in UTC, to the microsecond, with only as many fractional digits as the instant needs.
 ///
@@ -89,80 +88,6 @@ impl From<&User> for UserOut {
             role: u.role().as_str(),
             created_at: timestamp(u.created_at()),
             updated_at: timestamp(u.updated_at()),
-        }
-    }
-}
-
-/// The owner embedded in a task.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TaskOwnerOut {
-    /// Id.
-    pub id: Uuid,
-    /// Name.
-    pub name: String,
-    /// Email.
-    pub email: String,
-}
-
-impl From<&OwnerSummary> for TaskOwnerOut {
-    fn from(o: &OwnerSummary) -> Self {
-        Self { id: o.id.as_uuid(), name: o.name.to_string(), email: o.email.to_string() }
-    }
-}
-
-/// A task.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TaskOut {
-    /// Id.
-    pub id: Uuid,
-    /// Title.
-    pub title: String,
-    /// Description.
-    pub description: Option<String>,
-    /// `PENDING`, `IN_PROGRESS` or `COMPLETED`.
-    #[schema(value_type = TaskStatusSchema)]
-    pub status: &'static str,
-    /// `LOW`, `MEDIUM` or `HIGH`.
-    #[schema(value_type = TaskPrioritySchema)]
-    pub priority: &'static str,
-    /// Due date.
-    #[schema(format = DateTime)]
-    pub due_date: Option<String>,
-    /// Set while the task is `COMPLETED`.
-    #[schema(format = DateTime)]
-    pub completed_at: Option<String>,
-    /// Owner id.
-    pub user_id: Uuid,
-    /// Owner.
-    pub user: TaskOwnerOut,
-    /// Creation time.
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    /// Last change.
-    #[schema(format = DateTime)]
-    pub updated_at: String,
-    /// Starts at 1, grows by 1 on every change; sent as `ETag`.
-    #[schema(minimum = 1)]
-    pub version: i64,
-}
-
-impl From<&TaskView> for TaskOut {
-    fn from(v: &TaskView) -> Self {
-        let t = &v.task;
-        Self {
-            id: t.id().as_uuid(),
-            title: t.title().to_string(),
-            description: t.description().map(|d| d.as_ref().to_owned()),
-            status: t.status().as_str(),
-            priority: t.priority().as_str(),
-            due_date: t.due_date().map(timestamp),
-            completed_at: t.completed_at().map(timestamp),
-            user_id: t.owner().as_uuid(),
-            user: TaskOwnerOut::from(&v.owner),
-            created_at: timestamp(t.created_at()),
-            updated_at: timestamp(t.updated_at()),
-            version: t.version().get(),
         }
     }
 }

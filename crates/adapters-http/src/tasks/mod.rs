@@ -1,6 +1,6 @@
 //! `/tasks`: create, get, update, delete, list, stats, batch.
 
-mod input;
+mod wire;
 
 use axum::Json;
 use axum::Router;
@@ -15,10 +15,10 @@ use taskflow_application::domain::task::Version;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-pub use input::{BatchIn, CreateTaskIn, ListParams, StatsParams, UpdateTaskIn};
+pub use wire::{BatchIn, CreateTaskIn, ListParams, StatsParams, TaskOut, UpdateTaskIn};
 
 use crate::AppState;
-use crate::dto::{Paged, TaskOut};
+use crate::dto::Paged;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, CurrentUser, IdPath};
 use crate::idempotency::idempotent;

@@ -1,16 +1,17 @@
-//! Task request bodies and query parameters, validated into the use cases' input.
+//! A task on the wire: request bodies and query parameters, validated into the use cases' input, and the task as
+//! responses show it. A new member of a task is added here once, in and out.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use taskflow_application::FieldError;
 use taskflow_application::domain::TaskId;
 use taskflow_application::domain::UserId;
-use taskflow_application::domain::query::{BatchAction, SearchTerm, SortField, SortOrder};
+use taskflow_application::domain::query::{BatchAction, OwnerSummary, SearchTerm, SortField, SortOrder, TaskView};
 use taskflow_application::domain::task::{NewTask, TaskDescription, TaskPatch, TaskPriority, TaskStatus, TaskTitle};
 use taskflow_application::tasks::{BatchCommand, CreateTask, ListTasks, PagingRequest};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::dto::{double_option, page_and_limit, parse_limit, parse_timestamp};
+use crate::dto::{double_option, page_and_limit, parse_limit, parse_timestamp, timestamp};
 use crate::error::ApiError;
 use crate::schemas::{
     BatchActionSchema, DescriptionSchema, LimitSchema, PageSchema, PriorityListSchema, SearchSchema, SortFieldSchema,
@@ -296,5 +297,79 @@ impl StatsParams {
         let mut e = Errors::default();
         let owner = self.user_id.and_then(|u| e.take("userId", uuid(&u))).map(UserId::from_uuid);
         e.finish(|| owner)
+    }
+}
+
+/// The owner embedded in a task.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskOwnerOut {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+}
+
+impl From<&OwnerSummary> for TaskOwnerOut {
+    fn from(o: &OwnerSummary) -> Self {
+        Self { id: o.id.as_uuid(), name: o.name.to_string(), email: o.email.to_string() }
+    }
+}
+
+/// A task.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskOut {
+    /// Id.
+    pub id: Uuid,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// `PENDING`, `IN_PROGRESS` or `COMPLETED`.
+    #[schema(value_type = TaskStatusSchema)]
+    pub status: &'static str,
+    /// `LOW`, `MEDIUM` or `HIGH`.
+    #[schema(value_type = TaskPrioritySchema)]
+    pub priority: &'static str,
+    /// Due date.
+    #[schema(format = DateTime)]
+    pub due_date: Option<String>,
+    /// Set while the task is `COMPLETED`.
+    #[schema(format = DateTime)]
+    pub completed_at: Option<String>,
+    /// Owner id.
+    pub user_id: Uuid,
+    /// Owner.
+    pub user: TaskOwnerOut,
+    /// Creation time.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// Last change.
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+    /// Starts at 1, grows by 1 on every change; sent as `ETag`.
+    #[schema(minimum = 1)]
+    pub version: i64,
+}
+
+impl From<&TaskView> for TaskOut {
+    fn from(v: &TaskView) -> Self {
+        let t = &v.task;
+        Self {
+            id: t.id().as_uuid(),
+            title: t.title().to_string(),
+            description: t.description().map(|d| d.as_ref().to_owned()),
+            status: t.status().as_str(),
+            priority: t.priority().as_str(),
+            due_date: t.due_date().map(timestamp),
+            completed_at: t.completed_at().map(timestamp),
+            user_id: t.owner().as_uuid(),
+            user: TaskOwnerOut::from(&v.owner),
+            created_at: timestamp(t.created_at()),
+            updated_at: timestamp(t.updated_at()),
+            version: t.version().get(),
+        }
     }
 }
