@@ -237,13 +237,9 @@ impl HealthProbe for InProcess {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
-
-    use tracing_subscriber::fmt::MakeWriter;
-
     use super::*;
     use crate::config::Secret;
+    use crate::test_log::Sink;
 
     #[test]
     fn the_logged_redis_address_has_no_credentials() {
@@ -254,29 +250,6 @@ mod tests {
             ("redis://127.0.0.1", "redis://127.0.0.1"),
         ] {
             assert_eq!(redis_address(url), address, "{url}");
-        }
-    }
-
-    /// A log sink the test reads back.
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Sink {
-        type Writer = Self;
-
-        fn make_writer(&'a self) -> Self::Writer {
-            self.clone()
         }
     }
 

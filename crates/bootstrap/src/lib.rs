@@ -10,6 +10,8 @@ pub mod revocations;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;
+#[cfg(test)]
+mod test_log;
 pub mod worker;
 
 pub use config::Config;

@@ -26,33 +26,7 @@ use tower::ServiceExt as _;
 
 /// A fresh router with its own in-memory store.
 pub fn app() -> Router {
-    let store = Arc::new(InMemoryStore::new());
-    let deps = Deps {
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(UuidV7Generator),
-        uow: store.clone(),
-        task_reads: store.clone(),
-        user_reads: store.clone(),
-        hasher: Arc::new(Argon2PasswordHasher::insecure_fast()),
-        tokens: Arc::new(PasetoTokenIssuer::ephemeral()),
-        refresh_tokens: store.clone(),
-        read_cache: Arc::new(ReadCache::disabled()),
-        revoked_users: Arc::new(taskflow_application::auth::RevokedUsers::new(
-            store.clone(),
-            chrono::Duration::minutes(15),
-        )),
-    };
-    let auth = AuthSettings { access_ttl: chrono::Duration::minutes(15), refresh_ttl: chrono::Duration::days(7) };
-    router(AppState {
-        auth: Arc::new(AuthService::new(deps.clone(), auth)),
-        users: Arc::new(UserService::new(deps.clone())),
-        tasks: Arc::new(TaskService::new(deps)),
-        health: Arc::new(HealthService::new(store.clone(), store.clone())),
-        idempotency: Arc::new(IdempotencyService::new(store)),
-        rate_limits: Arc::new(RateLimitService::new(Arc::new(InMemoryRateLimiter::new()))),
-        settings: HttpSettings::default(),
-        metrics: observability::prometheus_handle(),
-    })
+    app_with(Arc::new(InMemoryStore::new()), HttpSettings::default(), |_| {})
 }
 
 /// Sends one request and returns the status and the body as text.
