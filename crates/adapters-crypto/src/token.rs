@@ -180,6 +180,10 @@ impl TokenIssuer for PasetoTokenIssuer {
     fn hash_refresh_token(&self, secret: &str) -> RefreshTokenHash {
         refresh::hash_refresh_token(secret)
     }
+
+    fn new_webhook_secret(&self) -> taskflow_domain::webhook::WebhookSecret {
+        taskflow_domain::webhook::WebhookSecret::from_key(crate::random::random_bytes::<32>())
+    }
 }
 
 #[cfg(test)]

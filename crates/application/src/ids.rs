@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use taskflow_domain::ids::{EventId, FamilyId, TaskId, UserId};
+use taskflow_domain::ids::{EventId, FamilyId, TaskId, UserId, WebhookId};
 use taskflow_domain::ports::IdGenerator;
 use uuid::Uuid;
 
@@ -22,6 +22,9 @@ impl IdGenerator for UuidV7Generator {
     }
     fn event_id(&self) -> EventId {
         EventId::from_uuid(Uuid::now_v7())
+    }
+    fn webhook_id(&self) -> WebhookId {
+        WebhookId::from_uuid(Uuid::now_v7())
     }
 }
 
@@ -56,6 +59,9 @@ impl IdGenerator for SequentialIdGenerator {
     }
     fn event_id(&self) -> EventId {
         EventId::from_uuid(self.next())
+    }
+    fn webhook_id(&self) -> WebhookId {
+        WebhookId::from_uuid(self.next())
     }
 }
 

@@ -190,3 +190,81 @@ mod tests {
         assert!(IdempotencyKey::parse("with space and ~!").is_ok());
     }
 }
+
+/// One signed `POST` of an event to a webhook, as the sender is asked to make it.
+#[derive(Debug, Clone, Copy)]
+pub struct OutgoingWebhook<'a> {
+    /// The receiver.
+    pub url: &'a taskflow_domain::webhook::WebhookUrl,
+    /// The HMAC key.
+    pub secret: &'a taskflow_domain::webhook::WebhookSecret,
+    /// `webhook-id`: the event's id, the same on every retry.
+    pub message_id: taskflow_domain::EventId,
+    /// `TaskFlow-Delivery`.
+    pub delivery_id: taskflow_domain::DeliveryId,
+    /// `TaskFlow-Event`.
+    pub event: taskflow_domain::events::TaskEventKind,
+    /// `webhook-timestamp`: when this attempt is made.
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+    /// The JSON body, exactly as signed.
+    pub body: &'a [u8],
+}
+
+/// Why a webhook URL is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UrlRefusal {
+    /// The host is, or resolves to, an address TaskFlow does not call (loopback, private, link-local, CGNAT,
+    /// unspecified, multicast, documentation, metadata).
+    #[error("url must not point to a private, loopback or reserved address")]
+    AddressNotAllowed,
+    /// The host name does not resolve.
+    #[error("url host does not resolve")]
+    Unresolvable,
+}
+
+/// Sends webhook deliveries: signs them the Standard Webhooks way and posts them, never following redirects, within
+/// a timeout, and only to public addresses (checked against the addresses actually connected to).
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    /// Makes one attempt. Never fails: every failure is an [`AttemptOutcome`] with its class.
+    ///
+    /// [`AttemptOutcome`]: taskflow_domain::webhook::AttemptOutcome
+    async fn send(&self, request: OutgoingWebhook<'_>) -> taskflow_domain::webhook::AttemptOutcome;
+
+    /// Checks a URL when a webhook is created or changed: its host must be, or resolve only to, public addresses.
+    ///
+    /// # Errors
+    /// [`UrlRefusal`] naming why.
+    async fn vet(&self, url: &taskflow_domain::webhook::WebhookUrl) -> Result<(), UrlRefusal>;
+}
+
+/// Wakes background workers when new work may exist (new events, new or released deliveries). Wake-ups may be
+/// spurious or coalesced; workers also poll slowly, so a lost wake-up delays work but never loses it.
+#[async_trait]
+pub trait WorkSignal: Send + Sync {
+    /// Resolves at the next wake-up after the call.
+    async fn wait(&self);
+}
+
+/// A named role that at most one instance holds at a time (the overdue scheduler), with an expiry so that a dead
+/// holder's role passes on.
+#[async_trait]
+pub trait JobLease: Send + Sync {
+    /// Takes or renews the role `name` for `holder` until `now + ttl`; returns whether `holder` holds it now.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn try_hold(
+        &self,
+        name: &str,
+        holder: uuid::Uuid,
+        ttl: Duration,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, RepoError>;
+
+    /// Gives the role up if `holder` holds it (on shutdown), so another instance takes it at once.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn release(&self, name: &str, holder: uuid::Uuid) -> Result<(), RepoError>;
+}

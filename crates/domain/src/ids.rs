@@ -64,6 +64,15 @@ typed_id!(
     EventId
 );
 
+typed_id!(
+    /// Identifies a webhook subscription.
+    WebhookId
+);
+typed_id!(
+    /// Identifies one delivery of one event to one webhook.
+    DeliveryId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

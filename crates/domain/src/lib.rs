@@ -5,6 +5,7 @@
 //! - [`events`]: the domain events every task change records.
 //! - [`query`]: the read-side query and page shapes (built for a SQL database, not a `Vec`).
 //! - [`auth`]: token claims and refresh-token families.
+//! - [`webhook`]: webhook subscriptions, their deliveries and the rules of retrying them.
 //! - [`ports`]: the traits the adapters implement.
 
 pub mod auth;
@@ -17,6 +18,7 @@ pub mod query;
 pub mod task;
 mod text;
 pub mod user;
+pub mod webhook;
 
 pub use error::RepoError;
-pub use ids::{EventId, FamilyId, TaskId, UserId};
+pub use ids::{DeliveryId, EventId, FamilyId, TaskId, UserId, WebhookId};

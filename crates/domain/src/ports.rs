@@ -9,11 +9,16 @@ use chrono::{DateTime, Utc};
 use crate::auth::{AccessClaims, ConsumeOutcome, NewRefreshToken, RefreshTokenHash, RefreshTokenRecord, UserTombstone};
 use crate::error::RepoError;
 use crate::events::DomainEvent;
-use crate::ids::{EventId, FamilyId, TaskId, UserId};
+use crate::ids::{EventId, FamilyId, TaskId, UserId, WebhookId};
 use crate::policy::TaskScope;
 use crate::query::{BulkOutcome, PageRequest, TaskPage, TaskQuery, TaskStats, TaskView};
 use crate::task::{Task, Version};
 use crate::user::{EmailAddress, Password, PasswordHash, User};
+
+pub use crate::webhook::ports::{
+    AttemptRecord, ClaimedDelivery, DeliveryQueue, LeaseToken, OverdueScan, QueueFigures, RelayOutcome, RetryOutcome,
+    WebhookRepository,
+};
 
 /// The source of "now". No code in `domain` or `application` reads the system clock directly.
 pub trait Clock: Send + Sync {
@@ -31,6 +36,8 @@ pub trait IdGenerator: Send + Sync {
     fn family_id(&self) -> FamilyId;
     /// A new event id.
     fn event_id(&self) -> EventId;
+    /// A new webhook id.
+    fn webhook_id(&self) -> WebhookId;
 }
 
 /// Hashes and verifies passwords. Implementations do the CPU-heavy work off the async threads.
@@ -89,6 +96,9 @@ pub trait TokenIssuer: Send + Sync {
 
     /// The hash of a presented refresh-token secret.
     fn hash_refresh_token(&self, secret: &str) -> RefreshTokenHash;
+
+    /// A new webhook signing secret (32 random bytes).
+    fn new_webhook_secret(&self) -> crate::webhook::WebhookSecret;
 }
 
 /// Stores refresh tokens (as hashes) grouped in families, one family per login.
