@@ -268,3 +268,14 @@ pub trait JobLease: Send + Sync {
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
     async fn release(&self, name: &str, holder: uuid::Uuid) -> Result<(), RepoError>;
 }
+
+/// Writes events in their published form. The wire shapes belong to the HTTP adapter (the task in a webhook body is
+/// the task exactly as `GET /tasks/:id` shows it), so the jobs ask it instead of keeping a second copy.
+pub trait EventEncoder: Send + Sync {
+    /// The JSON body of a webhook delivery: `{"id", "type", "occurredAt", "data": {"task": Task}}`.
+    fn webhook_body(
+        &self,
+        event: &taskflow_domain::events::DomainEvent,
+        owner: &taskflow_domain::query::OwnerSummary,
+    ) -> Vec<u8>;
+}

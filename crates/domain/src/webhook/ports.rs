@@ -12,7 +12,7 @@ use crate::error::RepoError;
 use crate::events::DomainEvent;
 use crate::ids::{DeliveryId, WebhookId};
 use crate::policy::TaskScope;
-use crate::query::PageRequest;
+use crate::query::{OwnerSummary, PageRequest};
 
 /// Webhook subscriptions. `scope` limits what a caller sees: [`TaskScope::Owner`] for users, [`TaskScope::All`] for
 /// admins (and workers).
@@ -78,6 +78,8 @@ pub struct ClaimedDelivery {
     pub secret: WebhookSecret,
     /// The event to post.
     pub event: DomainEvent,
+    /// The task owner's summary, as the posted task carries it (read when the delivery is claimed).
+    pub owner: OwnerSummary,
 }
 
 /// The outcome of one attempt, to be recorded by [`DeliveryQueue::finish`].
