@@ -4,6 +4,7 @@
 //! [`WebhookSecret`] the Standard Webhooks way. Each matching event becomes one [`Delivery`], retried by the
 //! [`RetryPolicy`] until it succeeds or is `dead`.
 
+pub mod address;
 mod delivery;
 pub mod ports;
 mod values;
