@@ -5,10 +5,12 @@
 //! - [`events`]: the domain events every task change records.
 //! - [`query`]: the read-side query and page shapes (built for a SQL database, not a `Vec`).
 //! - [`auth`]: token claims and refresh-token families.
+//! - [`breaker`]: the circuit breaker's pure state machine (Redis client, webhook receivers).
 //! - [`webhook`]: webhook subscriptions, their deliveries and the rules of retrying them.
 //! - [`ports`]: the traits the adapters implement.
 
 pub mod auth;
+pub mod breaker;
 pub mod error;
 pub mod events;
 pub mod ids;
