@@ -1,13 +1,16 @@
-//! A small circuit breaker: after N consecutive failures, calls fail fast for a cool-down, then one probe decides.
+//! The Redis client's circuit breaker: after N consecutive failures, calls fail fast for a cool-down, then one probe
+//! decides.
 //!
-//! Written by hand rather than taken from `failsafe` so its state machine runs on the domain's [`Clock`] and can be
-//! tested step by step on a manual clock, without sleeping.
+//! The state machine is the domain's ([`taskflow_domain::breaker`], shared with the webhook sender); this file only
+//! keeps its state in process behind a mutex, reads the [`Clock`], resolves permits (a probe dropped unresolved lets
+//! the next call probe at once) and records the metrics.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
+use taskflow_domain::breaker::{self, BreakerPhase, BreakerPolicy, CallKind};
 use taskflow_domain::ports::Clock;
 
 use crate::metrics::{REDIS_BREAKER_STATE, REDIS_BREAKER_TRANSITIONS};
@@ -45,52 +48,64 @@ impl BreakerState {
     }
 }
 
+impl From<BreakerPhase> for BreakerState {
+    fn from(phase: BreakerPhase) -> Self {
+        match phase {
+            BreakerPhase::Closed => Self::Closed,
+            BreakerPhase::Open => Self::Open,
+            BreakerPhase::HalfOpen => Self::HalfOpen,
+        }
+    }
+}
+
 /// The error of a call refused because the breaker is open (or its probe is still in flight).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the Redis circuit breaker is open")]
 pub struct BreakerOpen;
 
-#[derive(Debug, Clone, Copy)]
-enum Inner {
-    Closed { failures: u32 },
-    Open { until: DateTime<Utc> },
-    HalfOpen,
-}
-
 /// A consecutive-failures circuit breaker. Cheap to share behind an `Arc`.
 pub struct CircuitBreaker {
-    threshold: u32,
-    cooldown: Duration,
+    policy: BreakerPolicy,
     clock: Arc<dyn Clock>,
-    inner: Mutex<Inner>,
+    inner: Mutex<breaker::BreakerState>,
 }
 
 impl fmt::Debug for CircuitBreaker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CircuitBreaker")
-            .field("threshold", &self.threshold)
-            .field("cooldown", &self.cooldown)
+            .field("policy", &self.policy)
             .field("state", &self.state())
             .finish_non_exhaustive()
     }
 }
 
 impl CircuitBreaker {
-    /// A closed breaker that opens after `threshold` consecutive failures (at least 1) for `cooldown`.
+    /// A closed breaker that opens after `threshold` consecutive failures (at least 1) for `cooldown`. A probe
+    /// that has not reported within a cool-down is presumed lost (see [`Self::with_probe_timeout`]).
     #[must_use]
     pub fn new(threshold: u32, cooldown: Duration, clock: Arc<dyn Clock>) -> Self {
         metrics::gauge!(REDIS_BREAKER_STATE).set(BreakerState::Closed.gauge_value());
-        Self { threshold: threshold.max(1), cooldown, clock, inner: Mutex::new(Inner::Closed { failures: 0 }) }
+        let cooldown = delta(cooldown);
+        Self {
+            policy: BreakerPolicy::new(threshold, cooldown, cooldown),
+            clock,
+            inner: Mutex::new(breaker::BreakerState::CLOSED),
+        }
+    }
+
+    /// The same breaker, letting another probe through once a probe has been out for `timeout` without
+    /// reporting. A dropped probe already lets the next call probe at once; this bounds a probe that is neither
+    /// resolved nor dropped, so it should be the longest one call can take.
+    #[must_use]
+    pub fn with_probe_timeout(mut self, timeout: Duration) -> Self {
+        self.policy = BreakerPolicy::new(self.policy.threshold(), self.policy.cooldown(), delta(timeout));
+        self
     }
 
     /// The current state. An open breaker whose cool-down has ended still reads `Open` until a call probes it.
     #[must_use]
     pub fn state(&self) -> BreakerState {
-        match *self.lock() {
-            Inner::Closed { .. } => BreakerState::Closed,
-            Inner::Open { .. } => BreakerState::Open,
-            Inner::HalfOpen => BreakerState::HalfOpen,
-        }
+        self.lock().phase().into()
     }
 
     /// Asks to make a call. The returned permit must be resolved with [`Permit::success`] or [`Permit::failure`].
@@ -98,60 +113,41 @@ impl CircuitBreaker {
     /// # Errors
     /// [`BreakerOpen`] while the breaker is open, or half-open with its probe still in flight.
     pub fn try_acquire(&self) -> Result<Permit<'_>, BreakerOpen> {
-        let mut inner = self.lock();
-        match *inner {
-            Inner::Closed { .. } => Ok(Permit { breaker: self, probe: false, resolved: false }),
-            Inner::Open { until } if self.clock.now() >= until => {
-                self.transition(&mut inner, Inner::HalfOpen);
-                Ok(Permit { breaker: self, probe: true, resolved: false })
-            }
-            Inner::Open { .. } | Inner::HalfOpen => Err(BreakerOpen),
-        }
+        let now = self.clock.now();
+        let kind = self.apply(|s| s.permit(&self.policy, now)).kind().ok_or(BreakerOpen)?;
+        Ok(Permit { breaker: self, kind, resolved: false })
     }
 
-    fn on_success(&self, probe: bool) {
-        let mut inner = self.lock();
-        match *inner {
-            Inner::HalfOpen if probe => self.transition(&mut inner, Inner::Closed { failures: 0 }),
-            Inner::Closed { .. } => *inner = Inner::Closed { failures: 0 },
-            // A call that started before the breaker opened says little about now; the probe decides.
-            _ => {}
-        }
+    fn on_success(&self, kind: CallKind) {
+        self.apply(|s| ((), s.on_success(kind)));
     }
 
-    fn on_failure(&self, probe: bool) {
-        let mut inner = self.lock();
-        match *inner {
-            Inner::HalfOpen if probe => self.open(&mut inner),
-            Inner::Closed { failures } if failures + 1 >= self.threshold => self.open(&mut inner),
-            Inner::Closed { failures } => *inner = Inner::Closed { failures: failures + 1 },
-            _ => {}
-        }
+    fn on_failure(&self, kind: CallKind) {
+        let now = self.clock.now();
+        self.apply(|s| ((), s.on_failure(kind, &self.policy, now)));
     }
 
     /// A probe dropped unresolved (its caller went away): let the next call probe at once.
     fn on_abandoned_probe(&self) {
+        let now = self.clock.now();
+        self.apply(|s| ((), s.on_abandoned_probe(now)));
+    }
+
+    /// Runs one transition of the machine under the lock, and reports a change of phase.
+    fn apply<T>(&self, step: impl FnOnce(breaker::BreakerState) -> (T, breaker::BreakerState)) -> T {
         let mut inner = self.lock();
-        if matches!(*inner, Inner::HalfOpen) {
-            let until = self.clock.now();
-            self.transition(&mut inner, Inner::Open { until });
+        let before = inner.phase();
+        let (out, next) = step(*inner);
+        *inner = next;
+        if next.phase() != before {
+            self.report(next.phase().into());
         }
+        out
     }
 
-    fn open(&self, inner: &mut Inner) {
-        let until = self.clock.now() + TimeDelta::from_std(self.cooldown).unwrap_or(TimeDelta::MAX);
-        self.transition(inner, Inner::Open { until });
-    }
-
-    fn transition(&self, inner: &mut Inner, to: Inner) {
-        *inner = to;
-        let state = match to {
-            Inner::Closed { .. } => BreakerState::Closed,
-            Inner::Open { .. } => BreakerState::Open,
-            Inner::HalfOpen => BreakerState::HalfOpen,
-        };
+    fn report(&self, state: BreakerState) {
         match state {
-            BreakerState::Open => tracing::warn!(cooldown = ?self.cooldown, "Redis circuit breaker opened"),
+            BreakerState::Open => tracing::warn!(cooldown = ?self.policy.cooldown(), "Redis circuit breaker opened"),
             BreakerState::Closed => tracing::info!("Redis circuit breaker closed"),
             BreakerState::HalfOpen => tracing::debug!("Redis circuit breaker half-open: probing"),
         }
@@ -159,10 +155,15 @@ impl CircuitBreaker {
         metrics::counter!(REDIS_BREAKER_TRANSITIONS, "to" => state.as_str()).increment(1);
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    fn lock(&self) -> MutexGuard<'_, breaker::BreakerState> {
         // The state is a plain value: a panic elsewhere cannot leave it half-written.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// A `Duration` as a `TimeDelta`, saturating.
+fn delta(d: Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
 }
 
 /// Leave to make one call; report how it went.
@@ -170,7 +171,7 @@ impl CircuitBreaker {
 #[must_use = "a permit must be resolved with success() or failure()"]
 pub struct Permit<'a> {
     breaker: &'a CircuitBreaker,
-    probe: bool,
+    kind: CallKind,
     resolved: bool,
 }
 
@@ -178,25 +179,25 @@ impl Permit<'_> {
     /// Whether this call is the half-open probe.
     #[must_use]
     pub const fn is_probe(&self) -> bool {
-        self.probe
+        matches!(self.kind, CallKind::Probe)
     }
 
     /// The call reached Redis and got an answer.
     pub fn success(mut self) {
         self.resolved = true;
-        self.breaker.on_success(self.probe);
+        self.breaker.on_success(self.kind);
     }
 
     /// The call failed for an infrastructure reason (timeout, connection, pool).
     pub fn failure(mut self) {
         self.resolved = true;
-        self.breaker.on_failure(self.probe);
+        self.breaker.on_failure(self.kind);
     }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        if !self.resolved && self.probe {
+        if !self.resolved && self.is_probe() {
             self.breaker.on_abandoned_probe();
         }
     }

@@ -120,3 +120,21 @@ fn a_zero_threshold_behaves_as_one() {
     fail(&b, 1);
     assert_eq!(b.state(), BreakerState::Open);
 }
+
+#[test]
+fn a_probe_that_never_reports_is_replaced_after_the_probe_timeout() {
+    let (b, clock) = breaker(1);
+    let b = b.with_probe_timeout(Duration::from_millis(500));
+    fail(&b, 1);
+    clock.pass(COOLDOWN);
+    let stuck = b.try_acquire().expect("the cool-down is over");
+    clock.pass(Duration::from_millis(499));
+    assert!(b.try_acquire().is_err(), "the probe is still within its time");
+    clock.pass(Duration::from_millis(1));
+    let next = b.try_acquire().expect("the stuck probe is presumed lost");
+    assert!(next.is_probe());
+    next.success();
+    assert_eq!(b.state(), BreakerState::Closed);
+    drop(stuck);
+    assert_eq!(b.state(), BreakerState::Closed, "dropping the lost probe later does not reopen");
+}

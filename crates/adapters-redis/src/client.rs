@@ -69,7 +69,8 @@ impl RedisClient {
             .recycle_timeout(Some(settings.command_timeout))
             .build()
             .map_err(RepoError::unexpected)?;
-        let breaker = CircuitBreaker::new(settings.breaker_failure_threshold, settings.breaker_cooldown, clock);
+        let breaker = CircuitBreaker::new(settings.breaker_failure_threshold, settings.breaker_cooldown, clock)
+            .with_probe_timeout(settings.connect_timeout + settings.command_timeout);
         Ok(Self { inner: Arc::new(Inner { pool, breaker, settings: settings.clone() }) })
     }
 
