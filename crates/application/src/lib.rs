@@ -6,8 +6,10 @@
 //! - [`tasks`]: create, get, update, delete, list, stats and batch operations on tasks.
 //! - [`idempotency`]: replaying the first response of a retried request.
 //! - [`health`]: readiness of the dependencies.
+//! - [`breakers`]: the shared circuit breakers of webhook receivers (a port).
 
 pub mod auth;
+pub mod breakers;
 pub mod cache;
 pub mod clock;
 pub mod cursor;
