@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use taskflow_adapters_memory::{InMemoryCacheStore, InMemoryRateLimiter, InMemoryStore};
+use taskflow_adapters_memory::{InMemoryBreakers, InMemoryCacheStore, InMemoryRateLimiter, InMemoryStore};
 use taskflow_application::ports::{CacheStore, IdempotencyStore, RateLimiter};
 use taskflow_contract_tests::StoragePorts;
+use taskflow_contract_tests::breakers::BreakerHandles;
 
 async fn fresh_storage() -> StoragePorts {
     let store = InMemoryStore::new();
@@ -30,7 +31,14 @@ async fn fresh_cache() -> Arc<dyn CacheStore> {
     Arc::new(InMemoryCacheStore::new())
 }
 
+/// Two clones of one store stand for two instances sharing it.
+async fn fresh_breakers() -> BreakerHandles {
+    let breakers = InMemoryBreakers::new();
+    BreakerHandles { one: Arc::new(breakers.clone()), two: Arc::new(breakers) }
+}
+
 taskflow_contract_tests::storage_contract_tests!(fresh_storage);
 taskflow_contract_tests::rate_limiter_contract_tests!(fresh_rate_limiter);
 taskflow_contract_tests::idempotency_contract_tests!(fresh_idempotency_store);
 taskflow_contract_tests::cache_contract_tests!(fresh_cache);
+taskflow_contract_tests::breaker_store_contract_tests!(fresh_breakers);

@@ -18,6 +18,7 @@ use taskflow_domain::ports::{
     OutboxReader, RefreshTokenStore, TaskReadModel, UnitOfWork, UserReadModel, UserTombstones,
 };
 
+pub mod breakers;
 pub mod cache;
 pub mod fixtures;
 pub mod idempotency;
