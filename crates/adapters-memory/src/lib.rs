@@ -1,8 +1,9 @@
 //! In-memory adapters for every TaskFlow port: thread-safe, with the same semantics as the PostgreSQL and Redis
 //! adapters (the shared `taskflow-contract-tests` suites check it).
 //!
-//! - [`InMemoryStore`]: users, tasks, units of work, the outbox, the read models, refresh tokens and idempotency
-//!   keys, in one cheaply cloneable handle. It is the embedded storage of the service, not only a test double.
+//! - [`InMemoryStore`]: users, tasks, units of work, the outbox, the read models, refresh tokens, idempotency
+//!   keys, webhooks, the delivery queue, the overdue scan, job leases and the work signal, in one cheaply
+//!   cloneable handle. It is the embedded storage of the service, not only a test double.
 //! - [`InMemoryRateLimiter`] (GCRA) and [`InMemoryCacheStore`]: the in-process stand-ins for Redis.
 //! - [`InMemoryBreakers`]: the circuit breakers of webhook receivers.
 //!

@@ -4,18 +4,32 @@ use std::sync::Arc;
 
 use taskflow_adapters_memory::{InMemoryBreakers, InMemoryCacheStore, InMemoryRateLimiter, InMemoryStore};
 use taskflow_application::ports::{CacheStore, IdempotencyStore, RateLimiter};
-use taskflow_contract_tests::StoragePorts;
 use taskflow_contract_tests::breakers::BreakerHandles;
+use taskflow_contract_tests::{QueuePorts, StoragePorts};
 
 async fn fresh_storage() -> StoragePorts {
-    let store = InMemoryStore::new();
+    storage_of(&InMemoryStore::new())
+}
+
+fn storage_of(store: &InMemoryStore) -> StoragePorts {
     StoragePorts {
         uow: Arc::new(store.clone()),
         tasks: Arc::new(store.clone()),
         users: Arc::new(store.clone()),
         outbox: Arc::new(store.clone()),
         refresh_tokens: Arc::new(store.clone()),
-        tombstones: Arc::new(store),
+        tombstones: Arc::new(store.clone()),
+    }
+}
+
+async fn fresh_queue() -> QueuePorts {
+    let store = InMemoryStore::new();
+    QueuePorts {
+        storage: storage_of(&store),
+        webhooks: Arc::new(store.clone()),
+        deliveries: Arc::new(store.clone()),
+        overdue: Arc::new(store.clone()),
+        job_lease: Arc::new(store),
     }
 }
 
@@ -38,6 +52,7 @@ async fn fresh_breakers() -> BreakerHandles {
 }
 
 taskflow_contract_tests::storage_contract_tests!(fresh_storage);
+taskflow_contract_tests::queue_contract_tests!(fresh_queue);
 taskflow_contract_tests::rate_limiter_contract_tests!(fresh_rate_limiter);
 taskflow_contract_tests::idempotency_contract_tests!(fresh_idempotency_store);
 taskflow_contract_tests::cache_contract_tests!(fresh_cache);

@@ -1,5 +1,5 @@
-//! Port contract suites: the behaviour every storage (tombstones included), rate-limiter, idempotency and cache
-//! adapter must share.
+//! Port contract suites: the behaviour every storage (tombstones included), webhook and delivery-queue, overdue-scan,
+//! job-lease, rate-limiter, idempotency and cache adapter must share.
 //!
 //! The in-memory, PostgreSQL and Redis adapters all run these suites unchanged, so the fakes used in tests stay
 //! honest and the real adapters agree with them. Each suite is a macro that expands, at the call site, into one
@@ -14,18 +14,24 @@
 
 use std::sync::Arc;
 
+use taskflow_application::ports::JobLease;
 use taskflow_domain::ports::{
-    OutboxReader, RefreshTokenStore, TaskReadModel, UnitOfWork, UserReadModel, UserTombstones,
+    DeliveryQueue, OutboxReader, OverdueScan, RefreshTokenStore, TaskReadModel, UnitOfWork, UserReadModel,
+    UserTombstones, WebhookRepository,
 };
 
 pub mod breakers;
 pub mod cache;
+pub mod deliveries;
 pub mod fixtures;
 pub mod idempotency;
+pub mod job_lease;
+pub mod overdue;
 pub mod rate_limiter;
 pub mod refresh_tokens;
 pub mod storage;
 pub mod tombstones;
+pub mod webhooks;
 
 mod macros;
 
@@ -44,4 +50,20 @@ pub struct StoragePorts {
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
     /// Tombstones of deleted users.
     pub tombstones: Arc<dyn UserTombstones>,
+}
+
+/// The webhook side of one store: its ports, over the same data as `storage` (events committed through
+/// `storage.uow` are what `deliveries` relays).
+#[derive(Clone)]
+pub struct QueuePorts {
+    /// The storage ports of the same store.
+    pub storage: StoragePorts,
+    /// Webhook subscriptions.
+    pub webhooks: Arc<dyn WebhookRepository>,
+    /// The delivery queue.
+    pub deliveries: Arc<dyn DeliveryQueue>,
+    /// The overdue scan.
+    pub overdue: Arc<dyn OverdueScan>,
+    /// Named roles with a lease.
+    pub job_lease: Arc<dyn JobLease>,
 }

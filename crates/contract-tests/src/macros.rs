@@ -53,3 +53,16 @@ macro_rules! cache_contract_tests {
         $crate::__cache_cases!($factory);
     };
 }
+
+/// The webhook, delivery-queue, overdue-scan and job-lease contracts.
+///
+/// `$factory` is a path to an `async fn() -> QueuePorts` that returns fresh, empty storage on every call.
+#[macro_export]
+macro_rules! queue_contract_tests {
+    ($factory:path) => {
+        $crate::__webhook_cases!($factory);
+        $crate::__delivery_cases!($factory);
+        $crate::__overdue_cases!($factory);
+        $crate::__job_lease_cases!($factory);
+    };
+}

@@ -9,8 +9,12 @@
 //!
 //! A task holding a unit of work must not open a second one (it would wait for itself), as with row locks.
 
+mod deliveries;
+mod hooks;
 mod idempotency;
+mod jobs;
 mod listing;
+mod overdue;
 mod read;
 mod refresh;
 mod tables;
@@ -18,6 +22,7 @@ mod tombstones;
 mod transaction;
 mod tx_tasks;
 mod tx_users;
+mod webhooks;
 
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -32,8 +37,8 @@ use refresh::RefreshTable;
 use tables::Tables;
 pub use transaction::InMemoryTransaction;
 
-/// Users, tasks, the outbox, refresh tokens, tombstones of deleted users and idempotency keys, in memory. Clones
-/// share the same data.
+/// Users, tasks, the outbox, refresh tokens, tombstones of deleted users, idempotency keys, webhooks and their
+/// delivery queue, in memory. Clones share the same data.
 #[derive(Clone, Default)]
 pub struct InMemoryStore {
     shared: Arc<Shared>,
@@ -49,6 +54,11 @@ pub(crate) struct Shared {
     pub(crate) refresh: Mutex<RefreshTable>,
     pub(crate) idempotency: Mutex<IdempotencyTable>,
     pub(crate) time: Elapsed,
+    /// Wakes background workers: signalled when a commit appends events, a relay makes deliveries, or a release
+    /// or retry makes deliveries due.
+    pub(crate) work: tokio::sync::Notify,
+    /// The named roles of [`taskflow_application::ports::JobLease`].
+    pub(crate) job_leases: Mutex<jobs::LeaseTable>,
 }
 
 impl InMemoryStore {

@@ -9,6 +9,8 @@ use taskflow_domain::policy::TaskScope;
 use taskflow_domain::task::Task;
 use taskflow_domain::user::{EmailAddress, User};
 
+use super::hooks::HookTables;
+
 /// Committed users, tasks, undispatched events and tombstones of deleted users.
 #[derive(Debug, Default)]
 pub(crate) struct Tables {
@@ -24,6 +26,8 @@ pub(crate) struct Tables {
     next_seq: u64,
     /// When each deleted user was deleted (until pruned).
     pub(crate) tombstones: HashMap<UserId, DateTime<Utc>>,
+    /// Webhooks, their deliveries and the overdue marks.
+    pub(crate) hooks: HookTables,
 }
 
 impl Tables {
@@ -46,7 +50,9 @@ impl Tables {
         }
         for task in self.by_owner.remove(&id).unwrap_or_default() {
             self.tasks.remove(&task);
+            self.hooks.forget_task(task);
         }
+        self.hooks.forget_owner(id);
     }
 
     /// Inserts or replaces a task, moving the owner index along.
@@ -65,6 +71,7 @@ impl Tables {
         if let Some(old) = self.tasks.remove(&id) {
             self.unindex(old.owner(), id);
         }
+        self.hooks.forget_task(id);
     }
 
     /// Frees `email` if `id` holds it: within one commit another user may already have taken it over.

@@ -118,10 +118,14 @@ impl Transaction for InMemoryTransaction {
         for tombstone in staged.tombstones {
             tables.tombstones.insert(tombstone.user_id, tombstone.deleted_at);
         }
+        let appended = !staged.events.is_empty();
         for event in staged.events {
             tables.push_event(event);
         }
         drop(tables);
+        if appended {
+            self.shared.work.notify_waiters();
+        }
         // Like PostgreSQL's ON DELETE CASCADE: a deleted user's refresh tokens go with them. The refresh table has
         // its own lock, never taken while holding the tables' one.
         if !deleted_users.is_empty() {
