@@ -120,7 +120,8 @@ impl DeliveryQueue for InMemoryStore {
         lease: TimeDelta,
     ) -> Result<Vec<ClaimedDelivery>, RepoError> {
         let until = now.checked_add_signed(lease).unwrap_or(DateTime::<Utc>::MAX_UTC);
-        let mut tables = write(&self.shared.tables);
+        let mut guard = write(&self.shared.tables);
+        let tables = &mut *guard;
         let hooks = &mut tables.hooks;
         let mut due: Vec<(DateTime<Utc>, DeliveryId)> = hooks
             .deliveries
@@ -135,6 +136,12 @@ impl DeliveryQueue for InMemoryStore {
         for (_, id) in due {
             let Some(row) = hooks.deliveries.get_mut(&id) else { continue };
             let Some(hook) = hooks.webhooks.get(&row.delivery.webhook_id) else { continue };
+            let Some(owner) = tables.users.get(&hook.owner()) else { continue };
+            let owner = taskflow_domain::query::OwnerSummary {
+                id: owner.id(),
+                name: owner.name().clone(),
+                email: owner.email().clone(),
+            };
             let token = LeaseToken(Uuid::new_v4());
             row.lease = Some(token);
             // A lease that runs out makes the delivery due again.
@@ -147,6 +154,7 @@ impl DeliveryQueue for InMemoryStore {
                 url: hook.url().clone(),
                 secret: hook.secret().clone(),
                 event: row.event.clone(),
+                owner,
             });
         }
         Ok(claimed)
