@@ -8,6 +8,7 @@ mod access_log;
 mod auth;
 mod dto;
 pub mod error;
+mod event_body;
 mod extract;
 mod health;
 mod idempotency;
@@ -43,6 +44,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
 
+pub use event_body::JsonEventEncoder;
 pub use openapi::ApiDoc;
 
 /// The largest request body accepted.

@@ -3,6 +3,7 @@
 
 use std::sync::{LazyLock, OnceLock};
 use std::time::Instant;
+use taskflow_application::jobs;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
@@ -108,8 +109,45 @@ const DESCRIPTIONS: &[(&str, Kind, Option<Unit>, &str)] = &[
         None,
         "Password hashes or checks refused (503) because every password worker was busy and the queue was full.",
     ),
-    // Bootstrap: the outbox relay and the database pool.
-    ("events_published_total", Kind::Counter, None, "Domain events relayed from the outbox, by kind."),
+    // Background jobs (application): the outbox relay, webhook deliveries, the overdue scan.
+    (jobs::OUTBOX_EVENTS_RELAYED, Kind::Counter, None, "Events relayed from the outbox into webhook deliveries."),
+    (jobs::WEBHOOK_DELIVERIES_CREATED, Kind::Counter, None, "Webhook deliveries created by the relay."),
+    (jobs::OUTBOX_PENDING_EVENTS, Kind::Gauge, None, "Events committed but not relayed yet."),
+    (
+        jobs::OUTBOX_OLDEST_PENDING_AGE,
+        Kind::Gauge,
+        Some(Unit::Seconds),
+        "Age in seconds of the oldest event not relayed yet (0 when none).",
+    ),
+    (jobs::WEBHOOK_DELIVERIES, Kind::Gauge, None, "Webhook deliveries, by status."),
+    (
+        jobs::WEBHOOK_ATTEMPTS,
+        Kind::Counter,
+        None,
+        "Webhook delivery attempts, by outcome (succeeded, failed, gone) and class of failure.",
+    ),
+    (
+        jobs::WEBHOOK_DELIVERY_LATENCY,
+        Kind::Histogram,
+        Some(Unit::Seconds),
+        "Seconds from an event's commit to its receiver's 2xx answer.",
+    ),
+    (
+        jobs::WEBHOOK_BREAKER_REJECTIONS,
+        Kind::Counter,
+        None,
+        "Deliveries put off without spending an attempt because their receiver's circuit breaker was open.",
+    ),
+    (jobs::WEBHOOK_BREAKERS_OPEN, Kind::Gauge, None, "Webhook receivers whose circuit breaker is open."),
+    (jobs::WEBHOOK_IN_FLIGHT, Kind::Gauge, None, "Webhook delivery attempts in flight on this instance."),
+    (jobs::OVERDUE_EVENTS, Kind::Counter, None, "task.overdue events recorded by the overdue scan."),
+    (
+        jobs::WEBHOOK_DELIVERIES_PRUNED,
+        Kind::Counter,
+        None,
+        "Finished webhook deliveries deleted after WEBHOOK_DELIVERY_RETENTION_DAYS.",
+    ),
+    // Bootstrap: the database pool.
     ("db_pool_connections", Kind::Gauge, None, "PostgreSQL pool connections, by state (idle or in_use)."),
     ("db_pool_max_connections", Kind::Gauge, None, "The PostgreSQL pool's maximum size (DATABASE_MAX_CONNECTIONS)."),
     // Process.

@@ -18,6 +18,7 @@ pub mod error;
 pub mod health;
 pub mod idempotency;
 pub mod ids;
+pub mod jobs;
 pub mod ports;
 pub mod query_key;
 pub mod rate_limits;

@@ -1,6 +1,6 @@
 //! `/tasks`: create, get, update, delete, list, stats, batch.
 
-mod wire;
+pub(crate) mod wire;
 
 use axum::Json;
 use axum::Router;

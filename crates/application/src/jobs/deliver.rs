@@ -1,0 +1,245 @@
+//! Attempting deliveries: the breaker is asked first, the event is posted, the breaker and the delivery record the
+//! outcome, and a failure is scheduled again by the [`RetryPolicy`] or ends `dead`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use taskflow_domain::breaker::{BreakerPolicy, CallKind, Permit};
+use taskflow_domain::ports::{AttemptRecord, ClaimedDelivery, Clock, DeliveryQueue, LeaseToken};
+use taskflow_domain::webhook::{AttemptOutcome, RetryPolicy};
+use taskflow_domain::{DeliveryId, RepoError};
+
+use super::metrics_names::{WEBHOOK_ATTEMPTS, WEBHOOK_BREAKER_REJECTIONS, WEBHOOK_DELIVERY_LATENCY};
+use crate::breakers::BreakerStore;
+use crate::ports::{EventEncoder, OutgoingWebhook, WebhookSender};
+
+/// How deliveries are attempted.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliverySettings {
+    /// Backoff and attempt budget (`WEBHOOK_RETRY_BASE_MS`, `WEBHOOK_MAX_ATTEMPTS`).
+    pub retry: RetryPolicy,
+    /// The receivers' circuit breaker (`WEBHOOK_BREAKER_THRESHOLD`, `WEBHOOK_BREAKER_COOLDOWN_SECS`).
+    pub breaker: BreakerPolicy,
+    /// How long a claim lasts: longer than one attempt (the sender's timeout) with a margin, so that only a worker
+    /// that died loses its claims.
+    pub lease: Duration,
+}
+
+/// What became of one claimed delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempted {
+    /// An attempt was made; record it.
+    Made(AttemptRecord),
+    /// The receiver's breaker is open: no attempt was made or spent; release the claim until `until`.
+    Postponed {
+        /// The delivery.
+        id: DeliveryId,
+        /// Its claim.
+        lease: LeaseToken,
+        /// When it may be tried again.
+        until: DateTime<Utc>,
+    },
+}
+
+/// Claims, attempts and records deliveries. Cheap to share.
+#[derive(Clone)]
+pub struct Dispatcher {
+    queue: Arc<dyn DeliveryQueue>,
+    sender: Arc<dyn WebhookSender>,
+    encoder: Arc<dyn EventEncoder>,
+    breakers: Arc<dyn BreakerStore>,
+    clock: Arc<dyn Clock>,
+    settings: DeliverySettings,
+}
+
+impl Dispatcher {
+    /// A dispatcher over these ports.
+    #[must_use]
+    pub fn new(
+        queue: Arc<dyn DeliveryQueue>,
+        sender: Arc<dyn WebhookSender>,
+        encoder: Arc<dyn EventEncoder>,
+        breakers: Arc<dyn BreakerStore>,
+        clock: Arc<dyn Clock>,
+        settings: DeliverySettings,
+    ) -> Self {
+        Self { queue, sender, encoder, breakers, clock, settings }
+    }
+
+    /// The settings.
+    #[must_use]
+    pub const fn settings(&self) -> &DeliverySettings {
+        &self.settings
+    }
+
+    /// Claims up to `limit` due deliveries.
+    ///
+    /// # Errors
+    /// When the queue cannot be reached.
+    pub async fn claim(&self, limit: usize) -> Result<Vec<ClaimedDelivery>, RepoError> {
+        let lease = TimeDelta::from_std(self.settings.lease).unwrap_or(TimeDelta::minutes(1));
+        self.queue.claim(limit, self.clock.now(), lease).await
+    }
+
+    /// Attempts one claimed delivery (unless its receiver's breaker is open). Never fails: a breaker store that
+    /// cannot be reached lets the attempt go ahead, since the attempt's own outcome is recorded anyway.
+    pub async fn attempt(&self, claimed: &ClaimedDelivery) -> Attempted {
+        let policy = &self.settings.breaker;
+        let started = self.clock.now();
+        let kind = match self.breakers.permit(claimed.webhook_id, policy, started).await {
+            Ok(Permit::Reject { retry_at }) => {
+                metrics::counter!(WEBHOOK_BREAKER_REJECTIONS).increment(1);
+                return Attempted::Postponed { id: claimed.id, lease: claimed.lease, until: retry_at };
+            }
+            Ok(permit) => permit.kind().unwrap_or(CallKind::Regular),
+            Err(err) => {
+                tracing::warn!(error = %err, webhook_id = %claimed.webhook_id, "breaker unreadable; attempting");
+                CallKind::Regular
+            }
+        };
+        let body = self.encoder.webhook_body(&claimed.event, &claimed.owner);
+        let outcome = self
+            .sender
+            .send(OutgoingWebhook {
+                url: &claimed.url,
+                secret: &claimed.secret,
+                message_id: claimed.event.id,
+                delivery_id: claimed.id,
+                event: claimed.event.kind,
+                timestamp: started,
+                body: &body,
+            })
+            .await;
+        let finished = self.clock.now();
+        if let Err(err) = self.breakers.record(claimed.webhook_id, kind, outcome.is_success(), policy, finished).await {
+            tracing::warn!(error = %err, webhook_id = %claimed.webhook_id, "breaker not updated");
+        }
+        let next_attempt_at = match outcome {
+            AttemptOutcome::Failed { retry_after, .. } => self.settings.retry.next_attempt(
+                claimed.attempt,
+                retry_after,
+                jitter(claimed.id, claimed.attempt),
+                finished,
+            ),
+            AttemptOutcome::Succeeded { .. } | AttemptOutcome::Gone { .. } => None,
+        };
+        observe(claimed, &outcome, next_attempt_at.is_none(), finished);
+        Attempted::Made(AttemptRecord {
+            id: claimed.id,
+            lease: claimed.lease,
+            attempt: claimed.attempt,
+            outcome,
+            at: started,
+            next_attempt_at,
+        })
+    }
+
+    /// Records attempts and postponements, ending their claims.
+    ///
+    /// # Errors
+    /// When the queue cannot be reached; the claims then expire and the deliveries are attempted again.
+    pub async fn record(&self, done: &[Attempted]) -> Result<(), RepoError> {
+        let made: Vec<AttemptRecord> = done
+            .iter()
+            .filter_map(|a| match a {
+                Attempted::Made(r) => Some(*r),
+                Attempted::Postponed { .. } => None,
+            })
+            .collect();
+        if !made.is_empty() {
+            self.queue.finish(&made).await?;
+        }
+        // Postponements are grouped by their time (one per open breaker, usually).
+        let mut postponed: Vec<(DateTime<Utc>, DeliveryId, LeaseToken)> = done
+            .iter()
+            .filter_map(|a| match a {
+                Attempted::Postponed { id, lease, until } => Some((*until, *id, *lease)),
+                Attempted::Made(_) => None,
+            })
+            .collect();
+        postponed.sort_by_key(|p| p.0);
+        for group in postponed.chunk_by(|a, b| a.0 == b.0) {
+            let leases: Vec<_> = group.iter().map(|p| (p.1, p.2)).collect();
+            self.queue.release(&leases, group[0].0).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends claims without spending attempts, due again after `delay` (a receiver that has its share in flight).
+    ///
+    /// # Errors
+    /// When the queue cannot be reached; the claims then expire instead.
+    pub async fn postpone(&self, leases: &[(DeliveryId, LeaseToken)], delay: Duration) -> Result<(), RepoError> {
+        let delay = TimeDelta::from_std(delay).unwrap_or(TimeDelta::seconds(1));
+        self.queue.release(leases, self.clock.now() + delay).await
+    }
+
+    /// Ends claims without spending attempts, due again now (at shutdown).
+    ///
+    /// # Errors
+    /// When the queue cannot be reached; the claims then expire instead.
+    pub async fn release_now(&self, leases: &[(DeliveryId, LeaseToken)]) -> Result<(), RepoError> {
+        if leases.is_empty() {
+            return Ok(());
+        }
+        self.queue.release(leases, self.clock.now()).await
+    }
+}
+
+/// Metrics and the log line of a failed attempt (never the secret nor the receiver's body).
+fn observe(claimed: &ClaimedDelivery, outcome: &AttemptOutcome, last: bool, now: DateTime<Utc>) {
+    match outcome {
+        AttemptOutcome::Succeeded { .. } => {
+            metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "succeeded", "class" => "").increment(1);
+            let latency = (now - claimed.event.occurred_at).to_std().unwrap_or_default();
+            metrics::histogram!(WEBHOOK_DELIVERY_LATENCY).record(latency.as_secs_f64());
+        }
+        AttemptOutcome::Gone { .. } => {
+            metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "gone", "class" => "status 410").increment(1);
+            tracing::warn!(
+                webhook_id = %claimed.webhook_id,
+                delivery_id = %claimed.id,
+                attempt = claimed.attempt,
+                "webhook answered 410 Gone; deactivating it"
+            );
+        }
+        AttemptOutcome::Failed { class, .. } => {
+            let class = class.to_string();
+            tracing::warn!(
+                webhook_id = %claimed.webhook_id,
+                delivery_id = %claimed.id,
+                attempt = claimed.attempt,
+                error = %class,
+                dead = last,
+                "webhook delivery attempt failed"
+            );
+            metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "failed", "class" => class).increment(1);
+        }
+    }
+}
+
+/// A jitter in `[-1, 1]` that depends only on the delivery and the attempt (splitmix64): spread across deliveries,
+/// reproducible in tests.
+fn jitter(id: DeliveryId, attempt: u32) -> f64 {
+    let bits = id.as_uuid().as_u128();
+    let mut z = (bits as u64) ^ ((bits >> 64) as u64) ^ u64::from(attempt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_bounds_and_varies() {
+        let values: Vec<f64> =
+            (0..1000u128).map(|i| jitter(DeliveryId::from_uuid(uuid::Uuid::from_u128(i * 7919)), 1)).collect();
+        assert!(values.iter().all(|v| (-1.0..=1.0).contains(v)));
+        let (min, max) = values.iter().fold((1f64, -1f64), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+        assert!(min < -0.9 && max > 0.9, "spread over the whole range: {min}..{max}");
+    }
+}
