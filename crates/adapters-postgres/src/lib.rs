@@ -7,6 +7,7 @@
 //! - [`PgSeeder`]: bulk demo data for `taskflow seed`.
 //! - `testing` (feature `testing`): a fresh database per test.
 
+mod breakers;
 mod error;
 mod idempotency;
 mod migration;

@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
-use taskflow_adapters_postgres::testing::fresh_storage;
+use taskflow_adapters_postgres::testing::{fresh_database, fresh_storage, test_settings};
+use taskflow_adapters_postgres::{PgStorage, connect};
 use taskflow_application::ports::IdempotencyStore;
 use taskflow_contract_tests::StoragePorts;
+use taskflow_contract_tests::breakers::BreakerHandles;
 
 async fn storage_ports() -> StoragePorts {
     let s = fresh_storage().await;
@@ -22,5 +24,21 @@ async fn idempotency_store() -> Arc<dyn IdempotencyStore> {
     Arc::new(fresh_storage().await)
 }
 
+/// Two pools on one fresh database stand for two instances; the database goes with the last of them.
+async fn breakers() -> BreakerHandles {
+    let (url, guard) = fresh_database().await;
+    let guard = Arc::new(guard);
+    let handle = |storage: PgStorage| -> Arc<dyn taskflow_application::breakers::BreakerStore> {
+        Arc::new(storage.leasing(guard.clone()))
+    };
+    let settings = test_settings(&url);
+    let (one, two) = match (connect(&settings).await, connect(&settings).await) {
+        (Ok(one), Ok(two)) => (one, two),
+        (Err(e), _) | (_, Err(e)) => panic!("cannot connect to the test database: {e:?}"),
+    };
+    BreakerHandles { one: handle(one), two: handle(two) }
+}
+
 taskflow_contract_tests::storage_contract_tests!(storage_ports);
 taskflow_contract_tests::idempotency_contract_tests!(idempotency_store);
+taskflow_contract_tests::breaker_store_contract_tests!(breakers);
