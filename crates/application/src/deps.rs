@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use crate::auth::RevokedUsers;
 use crate::cache::ReadCache;
+use crate::ports::WebhookSender;
 
 use taskflow_domain::ports::{
-    Clock, IdGenerator, PasswordHasher, RefreshTokenStore, TaskReadModel, TokenIssuer, UnitOfWork, UserReadModel,
+    Clock, DeliveryQueue, IdGenerator, PasswordHasher, RefreshTokenStore, TaskReadModel, TokenIssuer, UnitOfWork,
+    UserReadModel, WebhookRepository,
 };
 
 /// Every port the use cases need. Cheap to clone.
@@ -32,4 +34,10 @@ pub struct Deps {
     pub read_cache: Arc<ReadCache>,
     /// The recently deleted users, whose access tokens are refused (shared by every service of the instance).
     pub revoked_users: Arc<RevokedUsers>,
+    /// Webhook subscriptions.
+    pub webhooks: Arc<dyn WebhookRepository>,
+    /// Webhook deliveries (listing and retrying them by hand).
+    pub deliveries: Arc<dyn DeliveryQueue>,
+    /// Vets webhook URLs (and sends deliveries, for the workers).
+    pub webhook_sender: Arc<dyn WebhookSender>,
 }

@@ -4,6 +4,7 @@
 //! - [`auth`]: register, login, refresh, logout, me, and authenticating access tokens.
 //! - [`users`]: list, get, update, delete users.
 //! - [`tasks`]: create, get, update, delete, list, stats and batch operations on tasks.
+//! - [`webhooks`]: webhook subscriptions, their deliveries and retrying them by hand.
 //! - [`idempotency`]: replaying the first response of a retried request.
 //! - [`health`]: readiness of the dependencies.
 //! - [`breakers`]: the shared circuit breakers of webhook receivers (a port).
@@ -24,6 +25,7 @@ pub mod query_key;
 pub mod rate_limits;
 pub mod tasks;
 pub mod users;
+pub mod webhooks;
 
 #[cfg(test)]
 mod test_support;

@@ -43,6 +43,9 @@ pub fn world() -> World {
         refresh_tokens: s.clone(),
         read_cache: Arc::new(crate::cache::ReadCache::disabled()),
         revoked_users: Arc::new(crate::auth::RevokedUsers::new(s, chrono::Duration::minutes(15))),
+        webhooks: Arc::new(MapWebhooks::default()),
+        deliveries: Arc::new(ListedDeliveries::default()),
+        webhook_sender: Arc::new(VettingSender::allowing()),
     };
     with_deps(store, clock, deps)
 }
@@ -145,5 +148,158 @@ impl crate::ports::CacheStore for MapCacheStore {
         let entries = self.entries();
         let generation = counter(&entries, generation_key);
         Ok((generation, entries.get(&format!("{key_prefix}{generation}{key_suffix}")).map(|(v, _)| v.clone())))
+    }
+}
+
+/// A webhook sender for this crate's own tests (the application owns the port: see [`MapCacheStore`]): `vet`
+/// refuses every URL with `refusal` when one is set and counts its calls; `send` always succeeds.
+#[derive(Debug, Default)]
+pub struct VettingSender {
+    refusal: Option<crate::ports::UrlRefusal>,
+    pub vetted: std::sync::atomic::AtomicUsize,
+}
+
+impl VettingSender {
+    /// Accepts every URL (`AllowAllUrls`).
+    pub fn allowing() -> Self {
+        Self::default()
+    }
+
+    /// Refuses every URL with `refusal`.
+    pub fn refusing(refusal: crate::ports::UrlRefusal) -> Self {
+        Self { refusal: Some(refusal), ..Self::default() }
+    }
+}
+
+#[async_trait]
+impl crate::ports::WebhookSender for VettingSender {
+    async fn send(&self, _: crate::ports::OutgoingWebhook<'_>) -> taskflow_domain::webhook::AttemptOutcome {
+        taskflow_domain::webhook::AttemptOutcome::Succeeded { status: 200, duration_ms: 0 }
+    }
+
+    async fn vet(&self, _: &taskflow_domain::webhook::WebhookUrl) -> Result<(), crate::ports::UrlRefusal> {
+        self.vetted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.refusal.map_or(Ok(()), Err)
+    }
+}
+
+fn locked<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Webhooks in a list, honouring scopes (no owner check: every owner exists).
+#[derive(Debug, Default)]
+pub struct MapWebhooks(std::sync::Mutex<Vec<taskflow_domain::webhook::Webhook>>);
+
+#[async_trait]
+impl taskflow_domain::ports::WebhookRepository for MapWebhooks {
+    async fn insert(&self, hook: &taskflow_domain::webhook::Webhook) -> Result<(), RepoError> {
+        locked(&self.0).push(hook.clone());
+        Ok(())
+    }
+    async fn get(
+        &self,
+        id: taskflow_domain::WebhookId,
+        scope: taskflow_domain::policy::TaskScope,
+    ) -> Result<Option<taskflow_domain::webhook::Webhook>, RepoError> {
+        Ok(locked(&self.0).iter().find(|h| h.id() == id && scope.includes(h.owner())).cloned())
+    }
+    async fn list(
+        &self,
+        scope: taskflow_domain::policy::TaskScope,
+    ) -> Result<Vec<taskflow_domain::webhook::Webhook>, RepoError> {
+        Ok(locked(&self.0).iter().filter(|h| scope.includes(h.owner())).cloned().collect())
+    }
+    async fn count(&self, scope: taskflow_domain::policy::TaskScope) -> Result<u64, RepoError> {
+        Ok(locked(&self.0).iter().filter(|h| scope.includes(h.owner())).count() as u64)
+    }
+    async fn update(&self, hook: &taskflow_domain::webhook::Webhook) -> Result<bool, RepoError> {
+        let mut hooks = locked(&self.0);
+        let found = hooks.iter_mut().find(|h| h.id() == hook.id());
+        Ok(found.map(|h| *h = hook.clone()).is_some())
+    }
+    async fn delete(
+        &self,
+        id: taskflow_domain::WebhookId,
+        scope: taskflow_domain::policy::TaskScope,
+    ) -> Result<bool, RepoError> {
+        let mut hooks = locked(&self.0);
+        let before = hooks.len();
+        hooks.retain(|h| !(h.id() == id && scope.includes(h.owner())));
+        Ok(hooks.len() < before)
+    }
+}
+
+/// Deliveries a test puts in place; lists and retries them as the port says. Relaying, claiming and the rest do
+/// nothing: the workers are not under test here.
+#[derive(Debug, Default)]
+pub struct ListedDeliveries(pub std::sync::Mutex<Vec<taskflow_domain::webhook::Delivery>>);
+
+#[async_trait]
+impl taskflow_domain::ports::DeliveryQueue for ListedDeliveries {
+    async fn relay(
+        &self,
+        _: usize,
+        _: chrono::DateTime<Utc>,
+    ) -> Result<taskflow_domain::ports::RelayOutcome, RepoError> {
+        Ok(taskflow_domain::ports::RelayOutcome::default())
+    }
+    async fn claim(
+        &self,
+        _: usize,
+        _: chrono::DateTime<Utc>,
+        _: chrono::TimeDelta,
+    ) -> Result<Vec<taskflow_domain::ports::ClaimedDelivery>, RepoError> {
+        Ok(Vec::new())
+    }
+    async fn finish(&self, _: &[taskflow_domain::ports::AttemptRecord]) -> Result<(), RepoError> {
+        Ok(())
+    }
+    async fn release(
+        &self,
+        _: &[(taskflow_domain::DeliveryId, taskflow_domain::ports::LeaseToken)],
+        _: chrono::DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        Ok(())
+    }
+    async fn list(
+        &self,
+        webhook: taskflow_domain::WebhookId,
+        status: Option<taskflow_domain::webhook::DeliveryStatus>,
+        page: taskflow_domain::query::PageRequest,
+    ) -> Result<(Vec<taskflow_domain::webhook::Delivery>, u64), RepoError> {
+        let mut matching: Vec<_> = locked(&self.0)
+            .iter()
+            .filter(|d| d.webhook_id == webhook && status.is_none_or(|s| d.status == s))
+            .cloned()
+            .collect();
+        matching.sort_by_key(|d| std::cmp::Reverse((d.created_at, d.id.as_uuid())));
+        let total = matching.len() as u64;
+        let skip = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+        Ok((matching.into_iter().skip(skip).take(page.limit as usize).collect(), total))
+    }
+    async fn retry(
+        &self,
+        webhook: taskflow_domain::WebhookId,
+        delivery: taskflow_domain::DeliveryId,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Option<taskflow_domain::ports::RetryOutcome>, RepoError> {
+        use taskflow_domain::ports::RetryOutcome;
+        let mut all = locked(&self.0);
+        let Some(d) = all.iter_mut().find(|d| d.webhook_id == webhook && d.id == delivery) else { return Ok(None) };
+        if !d.status.is_retryable() {
+            return Ok(Some(RetryOutcome::NotRetryable(d.status)));
+        }
+        d.status = taskflow_domain::webhook::DeliveryStatus::Pending;
+        d.attempts = 0;
+        d.next_attempt_at = Some(now);
+        d.updated_at = now;
+        Ok(Some(RetryOutcome::Retried(d.clone())))
+    }
+    async fn prune(&self, _: chrono::DateTime<Utc>, _: usize) -> Result<u64, RepoError> {
+        Ok(0)
+    }
+    async fn figures(&self) -> Result<taskflow_domain::ports::QueueFigures, RepoError> {
+        Ok(taskflow_domain::ports::QueueFigures::default())
     }
 }
