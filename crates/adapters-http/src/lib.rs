@@ -22,6 +22,7 @@ mod schemas;
 pub mod server;
 mod tasks;
 mod users;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +38,7 @@ use taskflow_application::idempotency::IdempotencyService;
 use taskflow_application::rate_limits::RateLimitService;
 use taskflow_application::tasks::TaskService;
 use taskflow_application::users::UserService;
+use taskflow_application::webhooks::WebhookService;
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
@@ -53,7 +55,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 /// HTTP-level settings.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
-    /// Requests per minute per user (or per IP when anonymous) on `/auth`, `/users`, `/tasks`.
+    /// Requests per minute per user (or per IP when anonymous) on `/auth`, `/users`, `/tasks`, `/webhooks`.
     pub rate_limit_per_minute: u32,
     /// Requests per minute per IP on login, register and refresh.
     pub rate_limit_auth_per_minute: u32,
@@ -89,6 +91,8 @@ pub struct AppState {
     pub users: Arc<UserService>,
     /// Task use cases.
     pub tasks: Arc<TaskService>,
+    /// Webhook use cases.
+    pub webhooks: Arc<WebhookService>,
     /// Readiness checks.
     pub health: Arc<HealthService>,
     /// Idempotent retries.
@@ -108,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes(&state))
         .merge(users::routes())
         .merge(tasks::routes(&state))
+        .merge(webhooks::routes())
         .merge(health::routes())
         .merge(openapi::routes())
         .fallback(middleware::not_found)

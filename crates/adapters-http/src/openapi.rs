@@ -23,14 +23,14 @@ use crate::AppState;
 use crate::error::{PROBLEM_JSON, Problem};
 use crate::rate_limit::is_limited;
 use crate::schemas::{
-    IdempotencyKeySchema, LimitSchema, PageSchema, PriorityListSchema, SearchSchema, SortFieldSchema, SortOrderSchema,
-    StatusListSchema,
+    DeliveryStatusSchema, EventTypeSchema, IdempotencyKeySchema, LimitSchema, PageSchema, PriorityListSchema,
+    SearchSchema, SortFieldSchema, SortOrderSchema, StatusListSchema,
 };
 
 /// The API description.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "TaskFlow API", description = "Task management: users, tasks, batch operations.
+    info(title = "TaskFlow API", description = "Task management: users, tasks, batch operations, webhooks.
 
 Conventions (see docs/adr/0005 for the reasons):
 - Errors are application/problem+json (RFC 9457) with `requestId` equal to the `X-Request-Id` header.
@@ -44,6 +44,8 @@ Conventions (see docs/adr/0005 for the reasons):
 - A password change ends every session (refresh-token family) of the user.
 - Rate-limited routes carry RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset (seconds); 429 adds Retry-After.
 - 503 (a dependency down, or a request over 30 s) carries Retry-After.
+- A webhook's `secret` is shown once, in the answer to its creation. A user may hold at most 100 webhooks (409
+  past that). Another user's webhook, and its deliveries, are 404; an admin sees every webhook.
 - Text members are trimmed of white space at both ends before their length is counted; titles and names must not
   contain control characters, descriptions none but line breaks and tabs."),
     paths(
@@ -51,15 +53,19 @@ Conventions (see docs/adr/0005 for the reasons):
         crate::users::list_users, crate::users::get_user, crate::users::update_user, crate::users::delete_user,
         crate::tasks::create_task, crate::tasks::get_task, crate::tasks::update_task, crate::tasks::delete_task,
         crate::tasks::list_tasks, crate::tasks::task_stats, crate::tasks::batch_tasks,
+        crate::webhooks::create_webhook, crate::webhooks::list_webhooks, crate::webhooks::get_webhook,
+        crate::webhooks::update_webhook, crate::webhooks::delete_webhook, crate::webhooks::list_deliveries,
+        crate::webhooks::retry_delivery,
         crate::health::live, crate::health::ready, crate::health::metrics,
     ),
     // The parameter schemas: utoipa collects the schemas of bodies and responses by itself, not these.
     components(schemas(
         crate::error::Problem, crate::error::ProblemField, StatusListSchema, PriorityListSchema, SearchSchema,
-        SortFieldSchema, SortOrderSchema, PageSchema, LimitSchema, IdempotencyKeySchema,
+        SortFieldSchema, SortOrderSchema, PageSchema, LimitSchema, IdempotencyKeySchema, DeliveryStatusSchema,
+        EventTypeSchema,
     )),
     modifiers(&BearerAuth, &Conventions),
-    tags((name = "auth"), (name = "users"), (name = "tasks"), (name = "operations"))
+    tags((name = "auth"), (name = "users"), (name = "tasks"), (name = "webhooks"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -99,7 +105,7 @@ const RETRY_AFTER: &str = "Retry-After";
 const WWW_AUTHENTICATE: &str = "WWW-Authenticate";
 /// `ETag`, on every answer that carries a task.
 const ETAG: &str = "ETag";
-/// `Location`, on 201.
+/// `Location`, on 201 (a new task or webhook).
 const LOCATION: &str = "Location";
 /// The rate-limit headers, on every answer of a limited path but a 503 (which may come from the request timeout,
 /// outside the limiter).
@@ -161,8 +167,9 @@ fn component_headers() -> Vec<(&'static str, Header)> {
         (
             LOCATION,
             required_header(
-                string().pattern(Some("^/tasks/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")),
-                "The new task's path.",
+                string()
+                    .pattern(Some("^/(tasks|webhooks)/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")),
+                "The new resource's path.",
             ),
         ),
     ]
@@ -395,6 +402,33 @@ mod tests {
         assert_eq!(created[ETAG]["$ref"], "#/components/headers/ETag");
         assert_eq!(created[LOCATION]["$ref"], "#/components/headers/Location");
         assert_eq!(doc["components"]["headers"][ETAG]["required"], true);
+    }
+
+    #[test]
+    fn every_webhook_route_documents_its_errors_and_the_secret_only_on_creation() {
+        let doc = doc();
+        let routes = [
+            ("/webhooks", "post", &["201", "400", "401", "409", "429"][..]),
+            ("/webhooks", "get", &["200", "401", "429"][..]),
+            ("/webhooks/{id}", "get", &["200", "400", "401", "404", "429"][..]),
+            ("/webhooks/{id}", "patch", &["200", "400", "401", "404", "429"][..]),
+            ("/webhooks/{id}", "delete", &["204", "400", "401", "404", "429"][..]),
+            ("/webhooks/{id}/deliveries", "get", &["200", "400", "401", "404", "429"][..]),
+            ("/webhooks/{id}/deliveries/{deliveryId}/retry", "post", &["202", "400", "401", "404", "409", "429"][..]),
+        ];
+        for (path, method, statuses) in routes {
+            let responses = &doc["paths"][path][method]["responses"];
+            for status in statuses {
+                assert!(responses[*status].is_object(), "{method} {path} lacks {status}");
+            }
+            assert!(responses["200"]["headers"]["RateLimit-Limit"].is_object() || responses["200"].is_null());
+        }
+        let created = &doc["paths"]["/webhooks"]["post"]["responses"]["201"];
+        assert_eq!(created["headers"][LOCATION]["$ref"], "#/components/headers/Location");
+        let schemas = &doc["components"]["schemas"];
+        assert!(schemas["CreatedWebhookOut"]["required"].as_array().unwrap().contains(&"secret".into()));
+        assert!(schemas["WebhookOut"]["properties"]["secret"].is_null(), "only the 201 shows the secret");
+        assert_eq!(schemas["EventTypes"]["uniqueItems"], true);
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! Rate limiting with the `RateLimit-*` headers on every limited response.
 //!
 //! Login, register and refresh are limited per client IP (`RATE_LIMIT_AUTH_PER_MINUTE`); everything else under
-//! `/auth`, `/users` and `/tasks` per authenticated user, or per IP when anonymous (`RATE_LIMIT_PER_MINUTE`).
+//! `/auth`, `/users`, `/tasks` and `/webhooks` per authenticated user, or per IP when anonymous (`RATE_LIMIT_PER_MINUTE`).
 //! The client IP is the socket's peer; `X-Forwarded-For` is believed only with `TRUST_PROXY=true`, and then its
 //! last entry, the one our own proxy appended, is used (earlier entries are whatever the client claimed).
 
@@ -51,9 +51,10 @@ fn set_headers(headers: &mut HeaderMap, d: &RateDecision) {
     headers.insert("ratelimit-reset", HeaderValue::from(seconds_up(d.reset_after)));
 }
 
-/// Whether the path is under a limited prefix (`/auth`, `/users`, `/tasks`), whatever the route or method.
+/// Whether the path is under a limited prefix (`/auth`, `/users`, `/tasks`, `/webhooks`), whatever the route or
+/// method.
 pub(crate) fn is_limited(path: &str) -> bool {
-    ["/auth", "/users", "/tasks"]
+    ["/auth", "/users", "/tasks", "/webhooks"]
         .iter()
         .any(|p| path.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
 }
@@ -104,11 +105,13 @@ mod tests {
     use super::is_limited;
 
     #[test]
-    fn limited_paths_are_the_three_prefixes() {
-        for path in ["/auth/login", "/users", "/users/x", "/tasks", "/tasks/batch"] {
+    fn limited_paths_are_the_four_prefixes() {
+        for path in
+            ["/auth/login", "/users", "/users/x", "/tasks", "/tasks/batch", "/webhooks", "/webhooks/x/deliveries"]
+        {
             assert!(is_limited(path), "{path}");
         }
-        for path in ["/health/ready", "/metrics", "/docs/", "/tasksx", "/openapi.json"] {
+        for path in ["/health/ready", "/metrics", "/docs/", "/tasksx", "/webhooksx", "/openapi.json"] {
             assert!(!is_limited(path), "{path}");
         }
     }

@@ -7,9 +7,11 @@
 
 use std::borrow::Cow;
 
+use taskflow_application::domain::events::TaskEventKind;
 use taskflow_application::domain::query::{SearchTerm, SortField};
 use taskflow_application::domain::task::{TaskDescription, TaskPriority, TaskStatus, TaskTitle};
 use taskflow_application::domain::user::{EmailAddress, Password, Role, UserName};
+use taskflow_application::domain::webhook::{DeliveryStatus, WebhookDescription, WebhookUrl};
 use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
@@ -176,6 +178,84 @@ domain_schema!(
         .min_length(Some(Password::MIN_LEN))
         .max_length(Some(Password::MAX_LEN))
         .description(Some("8 to 128 characters."))
+        .build()
+);
+
+/// A pattern for an optional line: trimmed, then at most `max` characters without control characters (empty is
+/// allowed).
+fn optional_line_pattern(max: usize) -> String {
+    let edge = format!(r"[^{CONTROL}{TRIMMED}]");
+    let inner = format!(r"[^{CONTROL}]");
+    format!(r"^[{TRIMMED}]*(?:{edge}(?:{inner}{{0,{}}}{edge})?)?[{TRIMMED}]*$", max - 2)
+}
+
+domain_schema!(
+    /// The kind of a task event, as webhooks subscribe to it.
+    EventTypeSchema,
+    "EventType",
+    one_of(TaskEventKind::ALL.map(TaskEventKind::as_str), "The kind of a task event.")
+);
+/// The event kinds a webhook receives: 1 to 5 distinct [`EventTypeSchema`]s.
+pub struct EventTypesSchema;
+
+impl PartialSchema for EventTypesSchema {
+    fn schema() -> RefOr<Schema> {
+        let item = RefOr::Ref(utoipa::openapi::Ref::from_schema_name(EventTypeSchema::name()));
+        let array = utoipa::openapi::schema::ArrayBuilder::new()
+            .items(item)
+            .min_items(Some(1))
+            .max_items(Some(TaskEventKind::ALL.len()))
+            .unique_items(true)
+            .description(Some("1 to 5 distinct event kinds."))
+            .build();
+        RefOr::T(Schema::Array(array))
+    }
+}
+
+impl ToSchema for EventTypesSchema {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("EventTypes")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((EventTypeSchema::name().into_owned(), EventTypeSchema::schema()));
+    }
+}
+
+domain_schema!(
+    /// Where a webhook delivery stands.
+    DeliveryStatusSchema,
+    "DeliveryStatus",
+    one_of(
+        DeliveryStatus::ALL.map(DeliveryStatus::as_str),
+        "`pending` (not attempted yet), `succeeded`, `failed` (another attempt is scheduled), `dead` (no attempt \
+         left) or `cancelled` (its webhook was deleted or answered 410 Gone).",
+    )
+);
+domain_schema!(
+    /// A webhook URL.
+    WebhookUrlSchema,
+    "WebhookUrl",
+    string()
+        .format(Some(SchemaFormat::Custom("uri".to_owned())))
+        .max_length(Some(WebhookUrl::MAX_LEN))
+        .pattern(Some(r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+(?:[/?#][^\s]*)?$"))
+        .description(Some(
+            "An absolute http or https URL of at most 2,048 characters, without user-info. Its host must be, and \
+             resolve only to, public addresses: loopback, private, link-local, CGNAT, unspecified, multicast, \
+             documentation and metadata addresses (numeric forms included) are refused with 400.",
+        ))
+        .examples(["https://example.com/hooks/taskflow"])
+        .build()
+);
+domain_schema!(
+    /// A webhook description.
+    WebhookDescriptionSchema,
+    "WebhookDescription",
+    string()
+        .pattern(Some(optional_line_pattern(WebhookDescription::MAX_LEN)))
+        .description(Some("At most 500 characters once trimmed, no control characters; empty means none."))
+        .examples(["CI notifications"])
         .build()
 );
 

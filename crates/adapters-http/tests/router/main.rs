@@ -8,3 +8,4 @@ mod doubles;
 mod extractors;
 mod headers;
 mod problems;
+mod webhooks;
