@@ -17,6 +17,7 @@ fn storage_of(store: &InMemoryStore) -> StoragePorts {
         tasks: Arc::new(store.clone()),
         users: Arc::new(store.clone()),
         outbox: Arc::new(store.clone()),
+        events: Arc::new(store.clone()),
         refresh_tokens: Arc::new(store.clone()),
         tombstones: Arc::new(store.clone()),
     }

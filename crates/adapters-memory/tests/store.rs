@@ -8,7 +8,8 @@ use taskflow_adapters_memory::InMemoryStore;
 use taskflow_application::clock::ManualClock;
 use taskflow_contract_tests::fixtures::{self, at, idempotency_key, response, user_id};
 
-use taskflow_application::ports::{IdempotencyBegin, IdempotencyStore};
+use taskflow_application::ports::{IdempotencyBegin, IdempotencyStore, WorkSignal};
+use taskflow_domain::events::TaskEventKind;
 use taskflow_domain::policy::TaskScope;
 use taskflow_domain::ports::{TaskReadModel, UnitOfWork, UserReadModel};
 use taskflow_domain::user::UserPatch;
@@ -137,4 +138,39 @@ async fn a_deleted_users_email_can_be_reused_in_the_same_unit_of_work() {
     assert!(orphan.is_err(), "a deleted user cannot get new tasks");
     assert_eq!(store.find_by_email(ann.email()).await.expect("find").map(|u| u.id()), Some(heir.id()));
     assert_eq!(TaskReadModel::stats(&*store, TaskScope::All, at(0)).await.expect("stats").total, 0, "cascade");
+}
+
+/// Polls `future` once, without a runtime wake-up: whether it is ready now.
+fn ready_now<F: std::future::Future + ?Sized>(future: std::pin::Pin<&mut F>) -> bool {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    future.poll(&mut cx).is_ready()
+}
+
+#[tokio::test]
+async fn only_a_committed_unit_that_appended_events_wakes_the_workers() {
+    // Arrange: a worker waiting for work (the first poll registers it)
+    let store = InMemoryStore::new();
+    let ann = fixtures::user("ann");
+    let task = fixtures::task(ann.id(), at(0));
+    let created = taskflow_contract_tests::storage::event(TaskEventKind::Created, &task);
+    let mut wait = WorkSignal::wait(&store);
+    assert!(!ready_now(wait.as_mut()), "no work yet");
+
+    // Act & Assert: a commit without events, then a rolled-back unit with one, then a committed one
+    let tx = UnitOfWork::begin(&store).await.expect("begin");
+    tx.users().insert(&ann).await.expect("insert user");
+    tx.commit().await.expect("commit");
+    assert!(!ready_now(wait.as_mut()), "a commit without events is no work");
+
+    let tx = UnitOfWork::begin(&store).await.expect("begin");
+    tx.tasks().insert(&task).await.expect("insert task");
+    tx.outbox().append(std::slice::from_ref(&created)).await.expect("append");
+    drop(tx);
+    assert!(!ready_now(wait.as_mut()), "a rolled-back unit wakes nobody");
+
+    let tx = UnitOfWork::begin(&store).await.expect("begin");
+    tx.tasks().insert(&task).await.expect("insert task");
+    tx.outbox().append(std::slice::from_ref(&created)).await.expect("append");
+    tx.commit().await.expect("commit");
+    assert!(ready_now(wait.as_mut()), "the commit of new events wakes the waiting worker");
 }

@@ -25,6 +25,7 @@ mod tx;
 
 pub use error::map_db_err;
 pub use migration::{Migrator, migrate};
+pub use outbox::WORK_CHANNEL;
 pub use seed::{PgSeeder, SEED_BATCH};
 pub use storage::{PgSettings, PgStorage, connect, connect_pool};
 pub use tx::PgTransaction;

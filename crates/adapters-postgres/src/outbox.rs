@@ -1,14 +1,16 @@
-//! The outbox: events appended in the unit of work that made them ([`EventOutbox`] on [`PgTransaction`]), stored
-//! with a JSON snapshot of the task, and read back by the relay ([`OutboxReader`]).
+//! The outbox, which is also the permanent event log: events appended in the unit of work that made them
+//! ([`EventOutbox`] on [`PgTransaction`]), each with a JSON snapshot of the task, its actor and its changes; read
+//! back by the relay ([`OutboxReader`]) and by task ([`EventLog`]). Relaying marks a row, never deletes it.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ConnectionTrait, DeriveIden, FromQueryResult, Value};
+use sea_orm::{ConnectionTrait, DeriveIden, FromQueryResult, QueryResult, Value};
+use serde_json::{Map, Value as Json, json};
 use taskflow_domain::events::{DomainEvent, TaskEventKind};
-use taskflow_domain::ports::{EventOutbox, OutboxReader};
-use taskflow_domain::task::Task;
-use taskflow_domain::{EventId, RepoError};
+use taskflow_domain::ports::{EventLog, EventOutbox, OutboxReader};
+use taskflow_domain::task::{ChangeValue, FieldChange, Task, TaskChanges, TaskField};
+use taskflow_domain::{EventId, RepoError, TaskId, UserId};
 use uuid::Uuid;
 
 use crate::error::{bounded, corrupt, map_db_err};
@@ -16,44 +18,102 @@ use crate::rows::{build, stmt, tasks};
 use crate::storage::PgStorage;
 use crate::tx::PgTransaction;
 
+/// The channel every append notifies, on commit, to wake the workers (`LISTEN taskflow_work`).
+pub const WORK_CHANNEL: &str = "taskflow_work";
+
 /// The JSON snapshot of a task stored with its event.
-pub(crate) fn snapshot(t: &Task) -> serde_json::Value {
+pub(crate) fn snapshot(t: &Task) -> Json {
     // A row of strings, numbers and timestamps always serialises.
-    serde_json::to_value(tasks::Model::from(t.record())).unwrap_or(serde_json::Value::Null)
+    serde_json::to_value(tasks::Model::from(t.record())).unwrap_or(Json::Null)
 }
 
-fn task_of(payload: serde_json::Value) -> Result<Task, RepoError> {
+fn task_of(payload: Json) -> Result<Task, RepoError> {
     let row: tasks::Model = serde_json::from_value(payload).map_err(|e| corrupt("event payload", e))?;
     Ok(Task::from_record(row.try_into()?))
 }
+
+/// One side of a change as JSON: `null`, a string, or an instant as RFC 3339 UTC with milliseconds (as the API).
+fn value_json(value: &ChangeValue) -> Json {
+    match value {
+        ChangeValue::Null => Json::Null,
+        ChangeValue::Text(text) => Json::String(text.clone()),
+        ChangeValue::Time(at) => Json::String(at.to_rfc3339_opts(SecondsFormat::Millis, true)),
+    }
+}
+
+/// `{"<field>": {"from": .., "to": ..}}`. `jsonb` keeps no key order; reading puts the fields back in order.
+fn changes_json(changes: &TaskChanges) -> Json {
+    let fields: Map<String, Json> = changes
+        .iter()
+        .map(|c| (c.field.as_str().to_owned(), json!({ "from": value_json(&c.from), "to": value_json(&c.to) })))
+        .collect();
+    Json::Object(fields)
+}
+
+/// Reads one side of a change back; the field says whether a string is text or an instant.
+fn change_value(field: TaskField, json: &Json) -> Result<ChangeValue, RepoError> {
+    match json {
+        Json::Null => Ok(ChangeValue::Null),
+        Json::String(s) if field.is_time() => DateTime::parse_from_rfc3339(s)
+            .map(|at| ChangeValue::Time(at.with_timezone(&Utc)))
+            .map_err(|e| corrupt("event change time", e)),
+        Json::String(s) => Ok(ChangeValue::Text(s.clone())),
+        other => Err(corrupt("event change value", other)),
+    }
+}
+
+fn changes_of(json: &Json) -> Result<TaskChanges, RepoError> {
+    let fields = json.as_object().ok_or_else(|| corrupt("event changes", json))?;
+    let changes = fields
+        .iter()
+        .map(|(name, sides)| {
+            let field = TaskField::parse(name).map_err(|e| corrupt("event change field", e))?;
+            let side = |key: &str| sides.get(key).ok_or_else(|| corrupt("event change", sides)).map(|v| (field, v));
+            let (from, to) = (side("from")?, side("to")?);
+            Ok(FieldChange { field, from: change_value(from.0, from.1)?, to: change_value(to.0, to.1)? })
+        })
+        .collect::<Result<Vec<_>, RepoError>>()?;
+    Ok(TaskChanges::new(changes))
+}
+
+/// The columns an event is read from, in every query that reads events.
+const EVENT_COLUMNS: &str = "id, kind, payload, occurred_at, actor_id, changes";
 
 /// One `outbox_events` row.
 #[derive(Debug, FromQueryResult)]
 struct EventRow {
     id: Uuid,
     kind: String,
-    payload: serde_json::Value,
+    payload: Json,
     occurred_at: DateTime<Utc>,
+    actor_id: Option<Uuid>,
+    changes: Json,
+}
+
+fn event_from(row: &QueryResult) -> Result<DomainEvent, RepoError> {
+    let r = EventRow::from_query_result(row, "").map_err(map_db_err)?;
+    Ok(DomainEvent {
+        id: EventId::from_uuid(r.id),
+        kind: TaskEventKind::parse(&r.kind).map_err(|e| corrupt("event kind", e))?,
+        task: task_of(r.payload)?,
+        occurred_at: r.occurred_at,
+        actor: r.actor_id.map(UserId::from_uuid),
+        changes: changes_of(&r.changes)?,
+    })
+}
+
+fn limit_value(limit: usize) -> Value {
+    i64::try_from(limit).unwrap_or(i64::MAX).into()
 }
 
 #[async_trait]
 impl OutboxReader for PgStorage {
     async fn pending(&self, limit: usize) -> Result<Vec<DomainEvent>, RepoError> {
-        let sql = "SELECT id, kind, payload, occurred_at FROM outbox_events WHERE dispatched_at IS NULL \
-                   ORDER BY occurred_at, seq LIMIT $1";
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = bounded(self.deadline, self.db.query_all_raw(stmt(sql, [limit.into()]))).await?;
-        rows.iter()
-            .map(|row| {
-                let r = EventRow::from_query_result(row, "").map_err(map_db_err)?;
-                Ok(DomainEvent {
-                    id: EventId::from_uuid(r.id),
-                    kind: TaskEventKind::parse(&r.kind).map_err(|e| corrupt("event kind", e))?,
-                    task: task_of(r.payload)?,
-                    occurred_at: r.occurred_at,
-                })
-            })
-            .collect()
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM outbox_events WHERE dispatched_at IS NULL ORDER BY occurred_at, seq LIMIT $1"
+        );
+        let rows = bounded(self.deadline, self.db.query_all_raw(stmt(sql, [limit_value(limit)]))).await?;
+        rows.iter().map(event_from).collect()
     }
 
     async fn mark_dispatched(&self, ids: &[EventId]) -> Result<(), RepoError> {
@@ -64,7 +124,31 @@ impl OutboxReader for PgStorage {
     }
 }
 
-/// Rows per outbox `INSERT` (6 parameters each, well under Postgres' 65,535).
+#[async_trait]
+impl EventLog for PgStorage {
+    async fn history(&self, task: TaskId, after: Option<EventId>, limit: usize) -> Result<Vec<DomainEvent>, RepoError> {
+        // One range scan of (task_id, seq); the keyset's seq comes from the primary key. An unknown `after`
+        // makes the comparison NULL, so the page is empty.
+        let task = Value::from(task.as_uuid());
+        let statement = match after {
+            None => stmt(
+                format!("SELECT {EVENT_COLUMNS} FROM outbox_events WHERE task_id = $1 ORDER BY seq LIMIT $2"),
+                [task, limit_value(limit)],
+            ),
+            Some(after) => stmt(
+                format!(
+                    "SELECT {EVENT_COLUMNS} FROM outbox_events WHERE task_id = $1 \
+                     AND seq > (SELECT seq FROM outbox_events WHERE id = $2) ORDER BY seq LIMIT $3"
+                ),
+                [task, after.as_uuid().into(), limit_value(limit)],
+            ),
+        };
+        let rows = bounded(self.deadline, self.db.query_all_raw(statement)).await?;
+        rows.iter().map(event_from).collect()
+    }
+}
+
+/// Rows per outbox `INSERT` (9 parameters each, well under Postgres' 65,535).
 const OUTBOX_CHUNK: usize = 5_000;
 
 /// The `outbox_events` columns an event is written to.
@@ -77,6 +161,9 @@ enum OutboxEvents {
     OwnerId,
     Payload,
     OccurredAt,
+    ActorId,
+    Version,
+    Changes,
 }
 
 #[async_trait]
@@ -86,20 +173,41 @@ impl EventOutbox for PgTransaction {
         for chunk in events.chunks(OUTBOX_CHUNK) {
             let mut insert = Query::insert()
                 .into_table(C::Table)
-                .columns([C::Id, C::Kind, C::TaskId, C::OwnerId, C::Payload, C::OccurredAt])
+                .columns([
+                    C::Id,
+                    C::Kind,
+                    C::TaskId,
+                    C::OwnerId,
+                    C::Payload,
+                    C::OccurredAt,
+                    C::ActorId,
+                    C::Version,
+                    C::Changes,
+                ])
                 .to_owned();
             for e in chunk {
-                let row: [Value; 6] = [
+                let row: [Value; 9] = [
                     e.id.as_uuid().into(),
                     e.kind.as_str().into(),
                     e.task.id().as_uuid().into(),
                     e.task.owner().as_uuid().into(),
                     snapshot(&e.task).into(),
                     e.occurred_at.into(),
+                    e.actor.map(|a| a.as_uuid()).into(),
+                    e.version().get().into(),
+                    changes_json(&e.changes).into(),
                 ];
                 insert.values(row.map(Expr::val)).map_err(|err| RepoError::unexpected(err.to_string()))?;
             }
-            bounded(self.deadline, self.txn.execute_raw(build(&insert))).await?;
+            // The wake-up rides on the INSERT itself: no extra round trip, and PostgreSQL delivers a NOTIFY only
+            // when (and if) the transaction commits. Identical notifications of one transaction are folded into one.
+            let mut statement = build(&insert);
+            statement.sql = format!(
+                "WITH appended AS ({} RETURNING 1) \
+                 SELECT pg_notify('{WORK_CHANNEL}', '') FROM (SELECT 1 FROM appended LIMIT 1) AS any_row",
+                statement.sql
+            );
+            bounded(self.deadline, self.txn.execute_raw(statement)).await?;
         }
         Ok(())
     }

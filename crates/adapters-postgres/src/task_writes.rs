@@ -9,11 +9,11 @@ use sea_orm::{ConnectionTrait, Value};
 use taskflow_domain::policy::TaskScope;
 use taskflow_domain::ports::TaskRepository;
 use taskflow_domain::query::BulkOutcome;
-use taskflow_domain::task::{Task, Version};
+use taskflow_domain::task::{Task, TaskStatus, Version};
 use taskflow_domain::{RepoError, TaskId};
 use uuid::Uuid;
 
-use crate::error::{bounded, map_db_err};
+use crate::error::{bounded, corrupt, map_db_err};
 use crate::read::Sql;
 use crate::rows::{
     build, returning_task, scope_condition, select_tasks, task_column_list, task_from, task_values, tasks,
@@ -114,18 +114,21 @@ impl TaskRepository for PgTransaction {
              changed AS (UPDATE tasks t SET status = 'COMPLETED', completed_at = {now_p}, updated_at = {now_p}, \
                          version = t.version + 1 \
                          FROM visible v WHERE t.id = v.id AND v.status <> 'COMPLETED' RETURNING {columns}) \
-             SELECT v.id AS found_id, t.* FROM visible v LEFT JOIN changed t ON t.id = v.id"
+             SELECT v.id AS found_id, v.status AS previous_status, t.* FROM visible v LEFT JOIN changed t ON t.id = v.id"
         );
         let rows = bounded(self.deadline, self.txn.query_all_raw(sql.into_statement(text))).await?;
         let mut found = Vec::with_capacity(rows.len());
         let mut changed = Vec::new();
+        let mut previous_status = Vec::new();
         for row in &rows {
             found.push(TaskId::from_uuid(row.try_get::<Uuid>("", "found_id").map_err(map_db_err)?));
             if row.try_get::<Option<Uuid>>("", "id").map_err(map_db_err)?.is_some() {
                 changed.push(task_from(row)?);
+                let previous: String = row.try_get("", "previous_status").map_err(map_db_err)?;
+                previous_status.push(TaskStatus::parse(&previous).map_err(|e| corrupt("task status", e))?);
             }
         }
-        Ok(BulkOutcome { found: in_request_order(ids, found), changed })
+        Ok(BulkOutcome { found: in_request_order(ids, found), changed, previous_status })
     }
 
     async fn delete_many(&self, ids: &[TaskId], scope: TaskScope) -> Result<BulkOutcome, RepoError> {
@@ -142,6 +145,6 @@ impl TaskRepository for PgTransaction {
         let rows = bounded(self.deadline, self.txn.query_all_raw(sql.into_statement(text))).await?;
         let changed = rows.iter().map(task_from).collect::<Result<Vec<_>, _>>()?;
         let found = in_request_order(ids, changed.iter().map(Task::id).collect());
-        Ok(BulkOutcome { found, changed })
+        Ok(BulkOutcome { found, changed, previous_status: Vec::new() })
     }
 }

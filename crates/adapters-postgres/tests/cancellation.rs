@@ -14,7 +14,7 @@ use sea_orm::{ConnectionTrait, Statement};
 use taskflow_adapters_postgres::PgStorage;
 use taskflow_adapters_postgres::testing::{fresh_storage_with, test_settings};
 use taskflow_contract_tests::fixtures::{TaskSpec, t0};
-use taskflow_domain::events::{DomainEvent, TaskEventKind};
+use taskflow_domain::events::DomainEvent;
 use taskflow_domain::policy::TaskScope;
 use taskflow_domain::ports::{TaskReadModel, UnitOfWork};
 use taskflow_domain::query::{Paging, SortField, SortOrder, TaskFilter, TaskQuery};
@@ -50,12 +50,7 @@ fn cancel_after<F: Future>(polls: usize, inner: F) -> CancelAfter<F> {
 async fn create(s: &PgStorage, task: &Task) -> Result<(), RepoError> {
     let tx = s.begin().await?;
     tx.tasks().insert(task).await?;
-    let event = DomainEvent {
-        id: EventId::from_uuid(Uuid::now_v7()),
-        kind: TaskEventKind::Created,
-        task: task.clone(),
-        occurred_at: t0(),
-    };
+    let event = DomainEvent::created(EventId::from_uuid(Uuid::now_v7()), task, task.owner(), t0());
     tx.outbox().append(&[event]).await?;
     tx.commit().await
 }

@@ -8,7 +8,7 @@ use futures::future::join_all;
 use taskflow_adapters_postgres::testing::{fresh_storage, fresh_storage_with, test_settings};
 use taskflow_contract_tests::fixtures::{TaskSpec, at, family, refresh_token, t0};
 use taskflow_domain::auth::ConsumeOutcome;
-use taskflow_domain::events::{DomainEvent, TaskEventKind};
+use taskflow_domain::events::DomainEvent;
 use taskflow_domain::policy::TaskScope;
 use taskflow_domain::ports::{OutboxReader, RefreshTokenStore, TaskReadModel, UnitOfWork};
 use taskflow_domain::task::{TaskPatch, TaskPriority};
@@ -98,12 +98,7 @@ async fn a_unit_of_work_dropped_midway_leaves_no_task_and_no_event_and_frees_its
     {
         let tx = s.begin().await.expect("begin");
         tx.tasks().insert(&task).await.expect("insert");
-        let event = DomainEvent {
-            id: EventId::from_uuid(Uuid::now_v7()),
-            kind: TaskEventKind::Created,
-            task: task.clone(),
-            occurred_at: t0(),
-        };
+        let event = DomainEvent::created(EventId::from_uuid(Uuid::now_v7()), &task, task.owner(), t0());
         tx.outbox().append(&[event]).await.expect("append");
         // The command fails here: the unit is dropped without commit.
     }

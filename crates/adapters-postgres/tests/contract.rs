@@ -15,6 +15,7 @@ async fn storage_ports() -> StoragePorts {
         tasks: Arc::new(s.clone()),
         users: Arc::new(s.clone()),
         outbox: Arc::new(s.clone()),
+        events: Arc::new(s.clone()),
         refresh_tokens: Arc::new(s.clone()),
         tombstones: Arc::new(s),
     }

@@ -5,7 +5,7 @@ use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 use taskflow_adapters_postgres::PgSeeder;
 use taskflow_application::Deps;
-use taskflow_domain::events::{DomainEvent, TaskEventKind};
+use taskflow_domain::events::DomainEvent;
 use taskflow_domain::task::{NewTask, Task, TaskPriority, TaskStatus, TaskTitle};
 use taskflow_domain::user::{EmailAddress, NewUser, Password, Role, User, UserName};
 use taskflow_domain::{RepoError, UserId};
@@ -112,12 +112,8 @@ async fn seed_through_units_of_work(
                 deps.clock.now(),
             );
             tx.tasks().insert(&task).await?;
-            events.push(DomainEvent {
-                id: deps.ids.event_id(),
-                kind: TaskEventKind::Created,
-                task,
-                occurred_at: deps.clock.now(),
-            });
+            // The seeding is done by the demo data's owner, as if they had created each task.
+            events.push(DomainEvent::created(deps.ids.event_id(), &task, task.owner(), deps.clock.now()));
         }
         tx.outbox().append(&events).await?;
         tx.commit().await?;

@@ -74,7 +74,7 @@ mod tests {
     use taskflow_adapters_memory::InMemoryStore;
     use taskflow_domain::events::{DomainEvent, TaskEventKind};
     use taskflow_domain::ports::UnitOfWork;
-    use taskflow_domain::task::{NewTask, Task, TaskPriority, TaskTitle};
+    use taskflow_domain::task::{NewTask, Task, TaskChanges, TaskPriority, TaskTitle};
     use taskflow_domain::user::{EmailAddress, NewUser, PasswordHash, Role, User, UserName};
     use taskflow_domain::{EventId, TaskId, UserId};
 
@@ -107,6 +107,8 @@ mod tests {
             kind,
             task: task.clone(),
             occurred_at: now,
+            actor: Some(owner),
+            changes: TaskChanges::none(),
         };
         let tx = UnitOfWork::begin(&store).await.unwrap();
         tx.users().insert(&user).await.unwrap();

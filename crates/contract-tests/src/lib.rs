@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use taskflow_application::ports::JobLease;
 use taskflow_domain::ports::{
-    DeliveryQueue, OutboxReader, OverdueScan, RefreshTokenStore, TaskReadModel, UnitOfWork, UserReadModel,
+    DeliveryQueue, EventLog, OutboxReader, OverdueScan, RefreshTokenStore, TaskReadModel, UnitOfWork, UserReadModel,
     UserTombstones, WebhookRepository,
 };
 
@@ -46,6 +46,8 @@ pub struct StoragePorts {
     pub users: Arc<dyn UserReadModel>,
     /// The outbox delivery side.
     pub outbox: Arc<dyn OutboxReader>,
+    /// The event log, read by task.
+    pub events: Arc<dyn EventLog>,
     /// Refresh-token families.
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
     /// Tombstones of deleted users.

@@ -2,17 +2,17 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::EventId;
-use crate::task::Task;
+use crate::ids::{EventId, UserId};
+use crate::task::{Task, TaskChange, TaskChanges, Version};
 
 /// What happened to a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TaskEventKind {
     /// The task was created.
     Created,
-    /// Any field changed (also recorded alongside `Completed`).
+    /// Any change that does not make the task `COMPLETED` (reopening one included).
     Updated,
-    /// The task became `COMPLETED`.
+    /// A change that made the task `COMPLETED`, whatever else it changed.
     Completed,
     /// The task was deleted.
     Deleted,
@@ -45,7 +45,9 @@ impl TaskEventKind {
     }
 }
 
-/// One recorded change, carrying the task as it was right after the change (or right before a deletion).
+/// One recorded change (or overdue notice), carrying the task as it was right after the change (or right before
+/// a deletion). A task's versions and its change events match one to one: the event of the change that produced
+/// version `n` carries a snapshot at version `n`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainEvent {
     /// Unique id; webhook deliveries carry it so receivers can drop duplicates.
@@ -56,4 +58,49 @@ pub struct DomainEvent {
     pub task: Task,
     /// When it happened.
     pub occurred_at: DateTime<Utc>,
+    /// Who made the change; `None` only for system events (`task.overdue`).
+    pub actor: Option<UserId>,
+    /// The members that changed: every member (from null) for `task.created`, none for `task.deleted` and
+    /// `task.overdue`.
+    pub changes: TaskChanges,
+}
+
+impl DomainEvent {
+    /// `task.created` by `actor`: every member of `task` in `changes`.
+    #[must_use]
+    pub fn created(id: EventId, task: &Task, actor: UserId, at: DateTime<Utc>) -> Self {
+        let changes = TaskChanges::created(task);
+        Self { id, kind: TaskEventKind::Created, task: task.clone(), occurred_at: at, actor: Some(actor), changes }
+    }
+
+    /// The one event of a change by `actor` that left the task as `task`: `task.completed` when `change` made it
+    /// `COMPLETED`, `task.updated` otherwise. `None` when `change` changed nothing (no event, no new version).
+    #[must_use]
+    pub fn changed(id: EventId, task: &Task, change: TaskChange, actor: UserId, at: DateTime<Utc>) -> Option<Self> {
+        if change.changes.is_empty() {
+            return None;
+        }
+        let kind = if change.completed { TaskEventKind::Completed } else { TaskEventKind::Updated };
+        Some(Self { id, kind, task: task.clone(), occurred_at: at, actor: Some(actor), changes: change.changes })
+    }
+
+    /// `task.deleted` by `actor`, with the task as it was last and no changes.
+    #[must_use]
+    pub fn deleted(id: EventId, task: &Task, actor: UserId, at: DateTime<Utc>) -> Self {
+        let (kind, changes) = (TaskEventKind::Deleted, TaskChanges::none());
+        Self { id, kind, task: task.clone(), occurred_at: at, actor: Some(actor), changes }
+    }
+
+    /// `task.overdue`, a system event: no actor, no changes, and the task's version is left alone.
+    #[must_use]
+    pub fn overdue(id: EventId, task: &Task, at: DateTime<Utc>) -> Self {
+        let (kind, changes) = (TaskEventKind::Overdue, TaskChanges::none());
+        Self { id, kind, task: task.clone(), occurred_at: at, actor: None, changes }
+    }
+
+    /// The task's version this event describes (its snapshot's).
+    #[must_use]
+    pub const fn version(&self) -> Version {
+        self.task.version()
+    }
 }

@@ -320,3 +320,15 @@ pub trait OutboxReader: Send + Sync {
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
     async fn mark_dispatched(&self, ids: &[EventId]) -> Result<(), RepoError>;
 }
+
+/// The permanent event log, read by task (the task history). Relaying an event marks it; nothing deletes it.
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    /// Up to `limit` committed events of `task`, oldest first (in commit order), starting right after the event
+    /// `after` (from the first when `None`). The events of a deleted task stay readable; each carries its task
+    /// snapshot, so `event.task.owner()` says whose it is. An `after` that is not in the log gives an empty page.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn history(&self, task: TaskId, after: Option<EventId>, limit: usize) -> Result<Vec<DomainEvent>, RepoError>;
+}

@@ -70,7 +70,7 @@ fn cancel_open(rows: &mut HashMap<DeliveryId, DeliveryRow>, webhook: WebhookId, 
 impl DeliveryQueue for InMemoryStore {
     async fn relay(&self, limit: usize, now: DateTime<Utc>) -> Result<RelayOutcome, RepoError> {
         let mut tables = write(&self.shared.tables);
-        let events: Vec<_> = tables.outbox.values().take(limit).cloned().collect();
+        let events: Vec<_> = tables.pending(limit).cloned().collect();
         let mut by_owner: HashMap<UserId, Vec<&Webhook>> = HashMap::new();
         for hook in tables.hooks.webhooks.values() {
             by_owner.entry(hook.owner()).or_default().push(hook);
@@ -103,8 +103,9 @@ impl DeliveryQueue for InMemoryStore {
         for row in made {
             tables.hooks.deliveries.insert(row.delivery.id, row);
         }
+        // Relayed events are marked, never removed: the log is also the tasks' history.
         for event in &events {
-            tables.remove_event(event.id);
+            tables.mark_dispatched(event.id);
         }
         drop(tables);
         if deliveries > 0 {
@@ -283,8 +284,8 @@ impl DeliveryQueue for InMemoryStore {
             *counts.entry(row.delivery.status).or_default() += 1;
         }
         Ok(QueueFigures {
-            unrelayed_events: tables.outbox.len() as u64,
-            oldest_unrelayed: tables.outbox.values().map(|e| e.occurred_at).min(),
+            unrelayed_events: tables.undispatched.len() as u64,
+            oldest_unrelayed: tables.pending(usize::MAX).map(|e| e.occurred_at).min(),
             deliveries: DeliveryStatus::ALL.into_iter().map(|s| (s, counts.get(&s).copied().unwrap_or(0))).collect(),
         })
     }

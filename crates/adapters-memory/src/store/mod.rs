@@ -82,7 +82,8 @@ impl std::fmt::Debug for InMemoryStore {
         f.debug_struct("InMemoryStore")
             .field("users", &tables.users.len())
             .field("tasks", &tables.tasks.len())
-            .field("pending_events", &tables.outbox.len())
+            .field("events", &tables.outbox.len())
+            .field("pending_events", &tables.undispatched.len())
             .finish_non_exhaustive()
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use taskflow_domain::RepoError;
-use taskflow_domain::events::{DomainEvent, TaskEventKind};
+use taskflow_domain::events::DomainEvent;
 use taskflow_domain::ids::EventId;
 use taskflow_domain::ports::OverdueScan;
 use taskflow_domain::task::Task;
@@ -28,12 +28,7 @@ impl OverdueScan for InMemoryStore {
         due.truncate(limit);
         for (date, task) in &due {
             tables.hooks.overdue_marks.entry(task.id()).or_default().insert(*date);
-            tables.push_event(DomainEvent {
-                id: EventId::from_uuid(Uuid::now_v7()),
-                kind: TaskEventKind::Overdue,
-                task: task.clone(),
-                occurred_at: now,
-            });
+            tables.push_event(DomainEvent::overdue(EventId::from_uuid(Uuid::now_v7()), task, now));
         }
         drop(tables);
         if !due.is_empty() {

@@ -8,7 +8,7 @@ use taskflow_domain::RepoError;
 use taskflow_domain::events::DomainEvent;
 use taskflow_domain::ids::{EventId, TaskId, UserId};
 use taskflow_domain::policy::TaskScope;
-use taskflow_domain::ports::{OutboxReader, TaskReadModel, UserReadModel};
+use taskflow_domain::ports::{EventLog, OutboxReader, TaskReadModel, UserReadModel};
 use taskflow_domain::query::{PageRequest, TaskPage, TaskQuery, TaskStats, TaskView};
 
 use taskflow_domain::user::{EmailAddress, User};
@@ -66,15 +66,22 @@ impl UserReadModel for InMemoryStore {
 #[async_trait]
 impl OutboxReader for InMemoryStore {
     async fn pending(&self, limit: usize) -> Result<Vec<DomainEvent>, RepoError> {
-        Ok(read(&self.shared.tables).outbox.values().take(limit).cloned().collect())
+        Ok(read(&self.shared.tables).pending(limit).cloned().collect())
     }
 
     async fn mark_dispatched(&self, ids: &[EventId]) -> Result<(), RepoError> {
         let mut tables = write(&self.shared.tables);
         for id in ids {
-            tables.remove_event(*id);
+            tables.mark_dispatched(*id);
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl EventLog for InMemoryStore {
+    async fn history(&self, task: TaskId, after: Option<EventId>, limit: usize) -> Result<Vec<DomainEvent>, RepoError> {
+        Ok(read(&self.shared.tables).history(task, after, limit))
     }
 }
 

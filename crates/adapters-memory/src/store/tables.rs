@@ -1,6 +1,6 @@
 //! The committed state and its indexes, kept consistent by the only methods that change it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use taskflow_domain::events::DomainEvent;
@@ -11,7 +11,7 @@ use taskflow_domain::user::{EmailAddress, User};
 
 use super::hooks::HookTables;
 
-/// Committed users, tasks, undispatched events and tombstones of deleted users.
+/// Committed users, tasks, the event log and tombstones of deleted users.
 #[derive(Debug, Default)]
 pub(crate) struct Tables {
     pub(crate) users: HashMap<UserId, User>,
@@ -20,9 +20,13 @@ pub(crate) struct Tables {
     pub(crate) tasks: HashMap<TaskId, Task>,
     /// Index of task ids per owner, for owner-scoped reads and cascading deletes.
     pub(crate) by_owner: HashMap<UserId, HashSet<TaskId>>,
-    /// Undispatched events by commit sequence, so the oldest come first.
+    /// The permanent event log by commit sequence, so the oldest come first. Dispatching marks, never removes.
     pub(crate) outbox: BTreeMap<u64, DomainEvent>,
     pub(crate) outbox_seq: HashMap<EventId, u64>,
+    /// The sequence numbers of each task's events, ascending (the `(task_id, seq)` index).
+    pub(crate) events_by_task: HashMap<TaskId, Vec<u64>>,
+    /// The sequence numbers of events not dispatched yet (the relay's partial index).
+    pub(crate) undispatched: BTreeSet<u64>,
     next_seq: u64,
     /// When each deleted user was deleted (until pruned).
     pub(crate) tombstones: HashMap<UserId, DateTime<Utc>>,
@@ -90,21 +94,43 @@ impl Tables {
         }
     }
 
-    /// Appends an event to the outbox (an event id already pending is kept once).
+    /// Appends an event to the log (an event id already logged is kept once).
     pub(crate) fn push_event(&mut self, event: DomainEvent) {
         if self.outbox_seq.contains_key(&event.id) {
             return;
         }
         self.next_seq += 1;
-        self.outbox_seq.insert(event.id, self.next_seq);
-        self.outbox.insert(self.next_seq, event);
+        let seq = self.next_seq;
+        self.outbox_seq.insert(event.id, seq);
+        self.events_by_task.entry(event.task.id()).or_default().push(seq);
+        self.undispatched.insert(seq);
+        self.outbox.insert(seq, event);
     }
 
-    /// Removes a dispatched event.
-    pub(crate) fn remove_event(&mut self, id: EventId) {
-        if let Some(seq) = self.outbox_seq.remove(&id) {
-            self.outbox.remove(&seq);
+    /// Marks an event dispatched; it stays in the log.
+    pub(crate) fn mark_dispatched(&mut self, id: EventId) {
+        if let Some(seq) = self.outbox_seq.get(&id) {
+            self.undispatched.remove(seq);
         }
+    }
+
+    /// Up to `limit` undispatched events, oldest first.
+    pub(crate) fn pending(&self, limit: usize) -> impl Iterator<Item = &DomainEvent> {
+        self.undispatched.iter().take(limit).filter_map(|seq| self.outbox.get(seq))
+    }
+
+    /// Up to `limit` events of `task` after the event `after` (see `EventLog::history`).
+    pub(crate) fn history(&self, task: TaskId, after: Option<EventId>, limit: usize) -> Vec<DomainEvent> {
+        let after_seq = match after {
+            None => 0,
+            Some(id) => match self.outbox_seq.get(&id) {
+                Some(seq) => *seq,
+                None => return Vec::new(),
+            },
+        };
+        let seqs = self.events_by_task.get(&task).map_or(&[][..], Vec::as_slice);
+        let start = seqs.partition_point(|s| *s <= after_seq);
+        seqs[start..].iter().take(limit).filter_map(|seq| self.outbox.get(seq)).cloned().collect()
     }
 
     /// The committed tasks within `scope`, through the owner index when the scope is one owner.

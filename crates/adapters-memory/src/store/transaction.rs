@@ -123,6 +123,7 @@ impl Transaction for InMemoryTransaction {
             tables.push_event(event);
         }
         drop(tables);
+        // Like a NOTIFY sent inside the transaction: delivered once the events are visible, and only then.
         if appended {
             self.shared.work.notify_waiters();
         }

@@ -89,13 +89,18 @@ impl TaskRepository for InMemoryTransaction {
         scope: TaskScope,
         now: DateTime<Utc>,
     ) -> Result<BulkOutcome, RepoError> {
-        Ok(self.bulk(ids, scope, |staged, mut task| {
+        let mut previous_status = Vec::new();
+        let mut outcome = self.bulk(ids, scope, |staged, mut task| {
+            let before = task.status();
             if !task.complete(now) {
                 return None;
             }
+            previous_status.push(before);
             staged.tasks.insert(task.id(), Some(task.clone()));
             Some(task)
-        }))
+        });
+        outcome.previous_status = previous_status;
+        Ok(outcome)
     }
 
     async fn delete_many(&self, ids: &[TaskId], scope: TaskScope) -> Result<BulkOutcome, RepoError> {

@@ -2,10 +2,10 @@
 
 use taskflow_domain::RepoError;
 use taskflow_domain::TaskId;
-use taskflow_domain::events::TaskEventKind;
+use taskflow_domain::events::DomainEvent;
 use taskflow_domain::policy::Actor;
 use taskflow_domain::query::{BatchAction, BulkOutcome};
-use taskflow_domain::task::Task;
+use taskflow_domain::task::{Task, TaskChange};
 
 use super::TaskService;
 use crate::error::AppError;
@@ -77,15 +77,36 @@ impl TaskService {
     async fn batch_once(&self, actor: Actor, cmd: &BatchCommand) -> Result<BulkOutcome, RepoError> {
         let scope = actor.task_scope();
         let tx = self.deps.uow.begin().await?;
-        let (outcome, kinds): (_, &[TaskEventKind]) = match cmd.action {
-            BatchAction::Complete => (
-                tx.tasks().complete_many(&cmd.ids, scope, self.deps.clock.now()).await?,
-                &[TaskEventKind::Updated, TaskEventKind::Completed],
-            ),
-            BatchAction::Delete => (tx.tasks().delete_many(&cmd.ids, scope).await?, &[TaskEventKind::Deleted]),
+        let now = self.deps.clock.now();
+        let by = actor.user_id;
+        let (outcome, events) = match cmd.action {
+            BatchAction::Complete => {
+                let outcome = tx.tasks().complete_many(&cmd.ids, scope, now).await?;
+                if outcome.previous_status.len() != outcome.changed.len() {
+                    return Err(RepoError::unexpected("complete_many did not report every previous status"));
+                }
+                // One `task.completed` per task completed, naming what completing it changed.
+                let events = outcome
+                    .changed
+                    .iter()
+                    .zip(&outcome.previous_status)
+                    .filter_map(|(task, from)| {
+                        let change = TaskChange::completion(*from, task.completed_at().unwrap_or(now));
+                        DomainEvent::changed(self.deps.ids.event_id(), task, change, by, now)
+                    })
+                    .collect::<Vec<_>>();
+                (outcome, events)
+            }
+            BatchAction::Delete => {
+                let outcome = tx.tasks().delete_many(&cmd.ids, scope).await?;
+                let events = outcome
+                    .changed
+                    .iter()
+                    .map(|t| DomainEvent::deleted(self.deps.ids.event_id(), t, by, now))
+                    .collect();
+                (outcome, events)
+            }
         };
-        let events: Vec<_> =
-            outcome.changed.iter().flat_map(|task| kinds.iter().map(|kind| self.event(*kind, task))).collect();
         tx.outbox().append(&events).await?;
         tx.commit().await?;
         self.deps.read_cache.invalidate(outcome.changed.iter().map(Task::owner)).await;

@@ -2,7 +2,7 @@
 
 use taskflow_domain::RepoError;
 use taskflow_domain::UserId;
-use taskflow_domain::events::TaskEventKind;
+use taskflow_domain::events::DomainEvent;
 use taskflow_domain::policy::Actor;
 use taskflow_domain::query::TaskView;
 use taskflow_domain::task::{NewTask, Task};
@@ -34,7 +34,8 @@ impl TaskService {
         let unknown_owner =
             || if self_owned { AppError::Unauthenticated } else { AppError::invalid("userId", "no such user") };
         let owner = self.owner_summary(owner_id).await?.ok_or_else(unknown_owner)?;
-        let task = Task::new(input.task, owner_id, self.deps.ids.task_id(), self.deps.clock.now());
+        let now = self.deps.clock.now();
+        let task = Task::new(input.task, owner_id, self.deps.ids.task_id(), now);
 
         let tx = self.deps.uow.begin().await?;
         match tx.tasks().insert(&task).await {
@@ -42,7 +43,7 @@ impl TaskService {
             Err(RepoError::MissingReference) => return Err(unknown_owner()),
             other => other?,
         }
-        tx.outbox().append(&[self.event(TaskEventKind::Created, &task)]).await?;
+        tx.outbox().append(&[DomainEvent::created(self.deps.ids.event_id(), &task, actor.user_id, now)]).await?;
         tx.commit().await?;
         self.deps.read_cache.invalidate([owner_id]).await;
         Ok(TaskView { task, owner })

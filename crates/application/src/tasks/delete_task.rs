@@ -1,14 +1,14 @@
 //! Delete a task.
 
 use taskflow_domain::TaskId;
-use taskflow_domain::events::TaskEventKind;
+use taskflow_domain::events::DomainEvent;
 use taskflow_domain::policy::Actor;
 
 use super::TaskService;
 use crate::error::AppError;
 
 impl TaskService {
-    /// Deletes task `id` and records `task.deleted`.
+    /// Deletes task `id` and records `task.deleted` (with the task as it was last, and no changes).
     ///
     /// # Errors
     /// [`AppError::NotFound`] for an unknown or hidden task.
@@ -16,7 +16,8 @@ impl TaskService {
     pub async fn delete_task(&self, actor: Actor, id: TaskId) -> Result<(), AppError> {
         let tx = self.deps.uow.begin().await?;
         let task = tx.tasks().delete(id, actor.task_scope()).await?.ok_or(AppError::NotFound("task"))?;
-        tx.outbox().append(&[self.event(TaskEventKind::Deleted, &task)]).await?;
+        let event = DomainEvent::deleted(self.deps.ids.event_id(), &task, actor.user_id, self.deps.clock.now());
+        tx.outbox().append(&[event]).await?;
         tx.commit().await?;
         self.deps.read_cache.invalidate([task.owner()]).await;
         Ok(())

@@ -13,7 +13,6 @@ pub use create_task::CreateTask;
 pub use list_tasks::{ListTasks, PageMeta, PagingRequest, TaskList};
 
 use taskflow_domain::UserId;
-use taskflow_domain::events::{DomainEvent, TaskEventKind};
 use taskflow_domain::query::{OwnerSummary, TaskView};
 use taskflow_domain::task::Task;
 
@@ -30,11 +29,6 @@ impl TaskService {
     #[must_use]
     pub fn new(deps: Deps) -> Self {
         Self { deps }
-    }
-
-    /// An event of `kind` about `task`, now.
-    fn event(&self, kind: TaskEventKind, task: &Task) -> DomainEvent {
-        DomainEvent { id: self.deps.ids.event_id(), kind, task: task.clone(), occurred_at: self.deps.clock.now() }
     }
 
     /// The owner summary embedded in task responses.

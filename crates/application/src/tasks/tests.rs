@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use claims::{assert_matches, assert_ok};
-use taskflow_domain::events::TaskEventKind;
+use taskflow_domain::events::{DomainEvent, TaskEventKind};
 use taskflow_domain::policy::Actor;
 use taskflow_domain::ports::OutboxReader;
 use taskflow_domain::query::{BatchAction, SortField, SortOrder, TaskView};
-use taskflow_domain::task::{NewTask, TaskPatch, TaskPriority, TaskStatus, TaskTitle, Version};
+use taskflow_domain::task::{
+    ChangeValue, NewTask, TaskDescription, TaskField, TaskPatch, TaskPriority, TaskStatus, TaskTitle, Version,
+};
 use taskflow_domain::{TaskId, UserId};
 
 use super::{BatchCommand, CreateTask, ListTasks, PageMeta, PagingRequest};
@@ -37,8 +39,16 @@ async fn create(w: &World, actor: Actor, title: &str) -> TaskView {
     w.tasks.create_task(actor, new_task(title)).await.unwrap()
 }
 
+async fn events(w: &World) -> Vec<DomainEvent> {
+    w.store.pending(1000).await.unwrap()
+}
+
 async fn event_kinds(w: &World) -> Vec<TaskEventKind> {
-    w.store.pending(1000).await.unwrap().into_iter().map(|e| e.kind).collect()
+    events(w).await.into_iter().map(|e| e.kind).collect()
+}
+
+fn text(s: &str) -> ChangeValue {
+    ChangeValue::Text(s.to_owned())
 }
 
 #[tokio::test]
@@ -92,7 +102,85 @@ async fn update_checks_if_match_and_records_completion() {
     assert_matches!(stale, Err(AppError::PreconditionFailed { current }) if current == Version::INITIAL);
     assert_eq!(done.task.version().get(), 2);
     assert!(done.task.completed_at().is_some());
-    assert_eq!(event_kinds(&w).await, vec![TaskEventKind::Created, TaskEventKind::Updated, TaskEventKind::Completed]);
+    assert_eq!(event_kinds(&w).await, vec![TaskEventKind::Created, TaskEventKind::Completed]);
+}
+
+#[tokio::test]
+async fn a_completing_patch_records_exactly_one_completed_event_by_the_caller() {
+    // Arrange
+    let w = world();
+    let (_, ann) = w.user("ann@example.com").await;
+    let id = create(&w, ann, "Ship it").await.task.id();
+    let patch =
+        TaskPatch { status: Some(TaskStatus::Completed), priority: Some(TaskPriority::High), ..TaskPatch::default() };
+    // Act
+    let done = w.tasks.update_task(ann, id, patch, None).await.unwrap();
+    // Assert
+    let events = events(&w).await;
+    assert_eq!(events.len(), 2, "created, then one event for the completing change");
+    let completed = &events[1];
+    assert_eq!(completed.kind, TaskEventKind::Completed, "completing wins over any other change");
+    assert_eq!(completed.actor, Some(ann.user_id));
+    assert_eq!(completed.changes.fields(), [TaskField::Status, TaskField::Priority, TaskField::CompletedAt]);
+    assert_eq!(
+        completed.changes.get(TaskField::CompletedAt).unwrap().to,
+        ChangeValue::Time(done.task.completed_at().unwrap())
+    );
+    assert_eq!(completed.task, done.task);
+}
+
+#[tokio::test]
+async fn a_patch_of_two_members_lists_exactly_those_two_changes() {
+    // Arrange
+    let w = world();
+    let (_, ann) = w.user("ann@example.com").await;
+    let id = create(&w, ann, "Draft").await.task.id();
+    let patch = TaskPatch {
+        title: Some(TaskTitle::parse("Final").unwrap()),
+        description: Some(Some(TaskDescription::parse("now with words").unwrap())),
+        ..TaskPatch::default()
+    };
+    // Act
+    assert_ok!(w.tasks.update_task(ann, id, patch, None).await);
+    // Assert
+    let events = events(&w).await;
+    let updated = events.last().unwrap();
+    assert_eq!(updated.kind, TaskEventKind::Updated);
+    assert_eq!(updated.changes.fields(), [TaskField::Title, TaskField::Description]);
+    let title = updated.changes.get(TaskField::Title).unwrap();
+    assert_eq!((&title.from, &title.to), (&text("Draft"), &text("Final")));
+    assert_eq!(updated.changes.get(TaskField::Description).unwrap().from, ChangeValue::Null);
+}
+
+#[tokio::test]
+async fn versions_and_events_match_one_to_one_and_a_patch_that_changes_nothing_records_nothing() {
+    // Arrange
+    let w = world();
+    let (_, ann) = w.user("ann@example.com").await;
+    let id = create(&w, ann, "x").await.task.id();
+    let status = |s| TaskPatch { status: Some(s), ..TaskPatch::default() };
+    // Act: complete, complete again (no change), reopen, restate the title (no change), delete
+    for patch in [
+        status(TaskStatus::Completed),
+        status(TaskStatus::Completed),
+        status(TaskStatus::Pending),
+        TaskPatch { title: Some(TaskTitle::parse("x").unwrap()), ..TaskPatch::default() },
+    ] {
+        assert_ok!(w.tasks.update_task(ann, id, patch, None).await);
+    }
+    let last = w.tasks.get_task(ann, id).await.unwrap().task;
+    assert_ok!(w.tasks.delete_task(ann, id).await);
+    // Assert
+    let events = events(&w).await;
+    let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+    let expected = [TaskEventKind::Created, TaskEventKind::Completed, TaskEventKind::Updated, TaskEventKind::Deleted];
+    assert_eq!(kinds, expected, "reopening is an update; no-op patches record nothing");
+    let versions: Vec<_> = events.iter().map(|e| e.version().get()).collect();
+    assert_eq!(versions, [1, 2, 3, 3], "one version per change event; the deletion carries the task as it was last");
+    assert_eq!(last.version().get(), 3);
+    assert!(events[3].changes.is_empty(), "a deletion lists no changes");
+    assert!(events.iter().all(|e| e.actor == Some(ann.user_id)));
+    assert_eq!(events[0].changes.fields(), TaskField::ALL, "a creation lists every member");
 }
 
 #[tokio::test]
@@ -196,6 +284,37 @@ async fn batch_counts_duplicates_once_hides_other_users_tasks_and_records_events
     assert_eq!(w.tasks.get_task(bob, theirs).await.unwrap().task.status(), TaskStatus::Pending);
     let kinds = event_kinds(&w).await;
     assert_eq!(kinds.iter().filter(|k| **k == TaskEventKind::Completed).count(), 1);
+}
+
+#[tokio::test]
+async fn batch_complete_records_one_completed_event_per_task_it_completed() {
+    // Arrange: two open tasks (one in progress) and one already completed
+    let w = world();
+    let (_, ann) = w.user("ann@example.com").await;
+    let open = create(&w, ann, "open").await.task.id();
+    let started = create(&w, ann, "started").await.task.id();
+    let in_progress = TaskPatch { status: Some(TaskStatus::InProgress), ..TaskPatch::default() };
+    assert_ok!(w.tasks.update_task(ann, started, in_progress, None).await);
+    let done = create(&w, ann, "done").await.task.id();
+    let complete = TaskPatch { status: Some(TaskStatus::Completed), ..TaskPatch::default() };
+    assert_ok!(w.tasks.update_task(ann, done, complete, None).await);
+    let before = events(&w).await.len();
+    // Act
+    let cmd = BatchCommand::new(vec![open, started, done], BatchAction::Complete).unwrap();
+    assert_ok!(w.tasks.batch(ann, cmd).await);
+    // Assert
+    let batch: Vec<_> = events(&w).await.into_iter().skip(before).collect();
+    let ids: Vec<_> = batch.iter().map(|e| e.task.id()).collect();
+    assert_eq!(ids.len(), 2, "one event per task completed, none for the one already done: {ids:?}");
+    assert!(ids.contains(&open) && ids.contains(&started));
+    for event in &batch {
+        assert_eq!(event.kind, TaskEventKind::Completed);
+        assert_eq!(event.actor, Some(ann.user_id));
+        assert_eq!(event.changes.fields(), [TaskField::Status, TaskField::CompletedAt]);
+        assert_eq!(event.version().get(), if event.task.id() == open { 2 } else { 3 });
+    }
+    let from_started = batch.iter().find(|e| e.task.id() == started).unwrap();
+    assert_eq!(from_started.changes.get(TaskField::Status).unwrap().from, text("IN_PROGRESS"));
 }
 
 #[tokio::test]

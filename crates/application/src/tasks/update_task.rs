@@ -2,7 +2,7 @@
 
 use taskflow_domain::RepoError;
 use taskflow_domain::TaskId;
-use taskflow_domain::events::TaskEventKind;
+use taskflow_domain::events::DomainEvent;
 use taskflow_domain::policy::Actor;
 use taskflow_domain::query::TaskView;
 use taskflow_domain::task::{TaskPatch, Version};
@@ -12,7 +12,9 @@ use crate::error::AppError;
 
 impl TaskService {
     /// Applies `patch` to task `id`. With `if_match`, the change happens only if the task is still at that
-    /// version. Records `task.updated`, and `task.completed` when the task becomes completed.
+    /// version. Records one event by the caller: `task.completed` when the change makes the task completed,
+    /// `task.updated` otherwise. A patch that only restates current values changes nothing: no new version, no
+    /// event, and the task is returned as it is.
     ///
     /// # Errors
     /// [`AppError::Validation`] for an empty patch; [`AppError::NotFound`] for an unknown or hidden task;
@@ -34,17 +36,19 @@ impl TaskService {
         if if_match.is_some_and(|v| v != expected) {
             return Err(AppError::PreconditionFailed { current: expected });
         }
-        let change = task.apply(patch, self.deps.clock.now());
+        let now = self.deps.clock.now();
+        let change = task.apply(patch, now);
+        let Some(event) = DomainEvent::changed(self.deps.ids.event_id(), &task, change, actor.user_id, now) else {
+            // Dropping the unit of work releases the row lock; nothing was written.
+            drop(tx);
+            return self.view(task).await;
+        };
         match tx.tasks().update(&task, expected).await {
             // Only possible when the adapter does not lock on find_for_update: someone else won the race.
             Err(RepoError::Conflict) => return Err(AppError::PreconditionFailed { current: expected.next() }),
             other => other?,
         }
-        let mut events = vec![self.event(TaskEventKind::Updated, &task)];
-        if change.completed {
-            events.push(self.event(TaskEventKind::Completed, &task));
-        }
-        tx.outbox().append(&events).await?;
+        tx.outbox().append(&[event]).await?;
         tx.commit().await?;
         self.deps.read_cache.invalidate([task.owner()]).await;
         self.view(task).await

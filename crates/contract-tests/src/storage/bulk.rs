@@ -23,7 +23,8 @@ pub async fn complete_many_counts_duplicates_once_and_skips_out_of_scope_ids(por
     // Arrange
     let ann = stored_user(&ports, "ann").await;
     let bob = stored_user(&ports, "bob").await;
-    let mine: Vec<_> = (0..3).map(|i| fixtures::task(ann.id(), at(i))).collect();
+    let mut mine: Vec<_> = (0..3).map(|i| fixtures::task(ann.id(), at(i))).collect();
+    mine[1] = TaskSpec::new(ann.id(), at(1)).status(TaskStatus::InProgress).build();
     let theirs = fixtures::task(bob.id(), at(0));
     insert_tasks(&ports, &mine).await;
     insert_tasks(&ports, std::slice::from_ref(&theirs)).await;
@@ -38,6 +39,11 @@ pub async fn complete_many_counts_duplicates_once_and_skips_out_of_scope_ids(por
     // Assert
     assert_eq!(sorted(outcome.found.clone()), sorted(mine.iter().map(Task::id).collect()), "found: ann's, once each");
     assert_eq!(ids(&outcome.changed), ids(&mine), "changed: ann's tasks");
+    assert_eq!(outcome.previous_status.len(), outcome.changed.len(), "one previous status per changed task");
+    for (changed, previous) in outcome.changed.iter().zip(&outcome.previous_status) {
+        let expected = if changed.id() == mine[1].id() { TaskStatus::InProgress } else { TaskStatus::Pending };
+        assert_eq!(*previous, expected, "the status each task had before, in the order of `changed`");
+    }
     for changed in &outcome.changed {
         assert_eq!(changed.status(), TaskStatus::Completed, "returned as completed");
         assert_eq!(changed.completed_at(), Some(at(10)), "completed now");
@@ -66,6 +72,7 @@ pub async fn complete_many_finds_but_does_not_change_completed_tasks(ports: Stor
     // Assert
     assert_eq!(sorted(outcome.found), sorted(vec![done.id(), open.id()]), "both are found");
     assert_eq!(outcome.changed.iter().map(Task::id).collect::<Vec<_>>(), vec![open.id()], "only the open one changed");
+    assert_eq!(outcome.previous_status, vec![TaskStatus::Pending], "the status it had, for its event");
     let stored = ports.tasks.get(done.id(), TaskScope::All).await.expect("get").expect("exists").task;
     assert_eq!(stored, done, "the completed task keeps its version and completion time");
 }

@@ -1,9 +1,11 @@
 //! Tasks: the `Task` entity and its state changes. Its value objects live in [`values`] and are re-exported here.
 
+mod changes;
 mod values;
 
 use chrono::{DateTime, Utc};
 
+pub use changes::{ChangeValue, FieldChange, TaskChanges, TaskField};
 pub use values::*;
 
 use crate::ids::{TaskId, UserId};
@@ -61,11 +63,29 @@ impl TaskPatch {
     }
 }
 
-/// What a state change did, so the caller can record the right events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a state change did, so the caller can record the right event (or none).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskChange {
     /// The task moved into `Completed` with this change.
     pub completed: bool,
+    /// The members that changed; empty when the patch only restated current values.
+    pub changes: TaskChanges,
+}
+
+impl TaskChange {
+    /// What completing a task that had status `from` at `at` changed: its status and its completion time.
+    #[must_use]
+    pub fn completion(from: TaskStatus, at: DateTime<Utc>) -> Self {
+        let changes = TaskChanges::new([
+            FieldChange {
+                field: TaskField::Status,
+                from: ChangeValue::Text(from.as_str().to_owned()),
+                to: ChangeValue::Text(TaskStatus::Completed.as_str().to_owned()),
+            },
+            FieldChange { field: TaskField::CompletedAt, from: ChangeValue::Null, to: ChangeValue::Time(at) },
+        ]);
+        Self { completed: true, changes }
+    }
 }
 
 /// A task's stored state: every member, already validated, with no rule applied.
@@ -139,9 +159,11 @@ impl Task {
         self.0
     }
 
-    /// Applies a patch at `now`: bumps the version once, sets `completed_at` when the task becomes `Completed`
-    /// and clears it when it leaves that status.
+    /// Applies a patch at `now`: sets `completed_at` when the task becomes `Completed` and clears it when it
+    /// leaves that status, and bumps the version once if any member changed. A patch that only restates the
+    /// current values changes nothing, not even the version (versions and change events match one to one).
     pub fn apply(&mut self, patch: TaskPatch, now: DateTime<Utc>) -> TaskChange {
+        let before = self.clone();
         if let Some(title) = patch.title {
             self.0.title = title;
         }
@@ -155,8 +177,11 @@ impl Task {
             self.0.due_date = due;
         }
         let completed = patch.status.is_some_and(|s| self.set_status(s, now));
-        self.touch(now);
-        TaskChange { completed }
+        let changes = Self::diff(&before, self);
+        if !changes.is_empty() {
+            self.touch(now);
+        }
+        TaskChange { completed, changes }
     }
 
     /// Marks the task completed at `now`. Returns `false`, changing nothing, when it already was.
@@ -311,9 +336,10 @@ mod tests {
             t0() + chrono::Duration::hours(1),
         );
         assert!(!change.completed);
+        assert!(change.changes.is_empty(), "restating the status is no change");
         assert_eq!(task.completed_at(), Some(t0()));
         assert!(!task.complete(t0() + chrono::Duration::hours(2)), "complete() on a completed task changes nothing");
-        assert_eq!(task.version().get(), 2);
+        assert_eq!(task.version(), Version::INITIAL, "no change, no new version");
     }
 
     #[test]
@@ -345,12 +371,15 @@ mod tests {
 
     proptest! {
         #[test]
-        fn every_patch_bumps_the_version_by_exactly_one(steps in proptest::collection::vec(0usize..3, 1..20)) {
+        fn a_patch_bumps_the_version_by_one_exactly_when_it_changes_something(
+            steps in proptest::collection::vec(0usize..3, 1..20),
+        ) {
             let mut task = new_task(TaskStatus::Pending);
             for (i, s) in steps.iter().enumerate() {
                 let before = task.version();
-                task.apply(TaskPatch { status: Some(TaskStatus::ALL[*s]), ..TaskPatch::default() }, t0());
-                prop_assert_eq!(task.version(), before.next(), "step {}", i);
+                let change = task.apply(TaskPatch { status: Some(TaskStatus::ALL[*s]), ..TaskPatch::default() }, t0());
+                let expected = if change.changes.is_empty() { before } else { before.next() };
+                prop_assert_eq!(task.version(), expected, "step {}", i);
                 prop_assert_eq!(task.completed_at().is_some(), task.status() == TaskStatus::Completed);
             }
         }
