@@ -2,16 +2,21 @@
 //! of `rows` (the one mapping between a row and the domain's record), and SQL text only where sea-query cannot say
 //! it (the listing and bulk writes), with placeholders taken as values are bound.
 //!
-//! - [`connect`] and [`PgSettings`]: the pool; [`PgStorage`]: the handle implementing every storage port.
+//! - [`connect`] and [`PgSettings`]: the pool; [`PgStorage`]: the handle implementing every storage port (the
+//!   webhook repository, the delivery queue, the overdue scan and the job lease included).
+//! - [`PgWorkSignal`]: wakes background workers on `LISTEN taskflow_work`, on a dedicated connection.
 //! - [`migrate`]: the schema (see `docs/adr/0003-postgres-schema-and-indexes.md`).
 //! - [`PgSeeder`]: bulk demo data for `taskflow seed`.
 //! - `testing` (feature `testing`): a fresh database per test.
 
 mod breakers;
+mod deliveries;
 mod error;
 mod idempotency;
+mod job_lease;
 mod migration;
 mod outbox;
+mod overdue;
 mod read;
 mod refresh;
 mod rows;
@@ -22,6 +27,8 @@ mod task_writes;
 pub mod testing;
 mod tombstones;
 mod tx;
+mod webhooks;
+mod work_signal;
 
 pub use error::map_db_err;
 pub use migration::{Migrator, migrate};
@@ -29,3 +36,4 @@ pub use outbox::WORK_CHANNEL;
 pub use seed::{PgSeeder, SEED_BATCH};
 pub use storage::{PgSettings, PgStorage, connect, connect_pool};
 pub use tx::PgTransaction;
+pub use work_signal::PgWorkSignal;

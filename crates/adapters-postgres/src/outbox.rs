@@ -76,8 +76,13 @@ fn changes_of(json: &Json) -> Result<TaskChanges, RepoError> {
     Ok(TaskChanges::new(changes))
 }
 
-/// The columns an event is read from, in every query that reads events.
-const EVENT_COLUMNS: &str = "id, kind, payload, occurred_at, actor_id, changes";
+/// The `outbox_events` columns an event is rebuilt from (by [`event_from`]), in every statement that reads events.
+pub(crate) const EVENT_COLUMNS: [&str; 6] = ["id", "kind", "payload", "occurred_at", "actor_id", "changes"];
+
+/// [`EVENT_COLUMNS`] as a select list.
+fn event_columns() -> String {
+    EVENT_COLUMNS.join(", ")
+}
 
 /// One `outbox_events` row.
 #[derive(Debug, FromQueryResult)]
@@ -90,8 +95,9 @@ struct EventRow {
     changes: Json,
 }
 
-fn event_from(row: &QueryResult) -> Result<DomainEvent, RepoError> {
-    let r = EventRow::from_query_result(row, "").map_err(map_db_err)?;
+/// Rebuilds an event from a row holding [`EVENT_COLUMNS`], each named `{prefix}{column}`.
+pub(crate) fn event_from(row: &QueryResult, prefix: &str) -> Result<DomainEvent, RepoError> {
+    let r = EventRow::from_query_result(row, prefix).map_err(map_db_err)?;
     Ok(DomainEvent {
         id: EventId::from_uuid(r.id),
         kind: TaskEventKind::parse(&r.kind).map_err(|e| corrupt("event kind", e))?,
@@ -110,10 +116,11 @@ fn limit_value(limit: usize) -> Value {
 impl OutboxReader for PgStorage {
     async fn pending(&self, limit: usize) -> Result<Vec<DomainEvent>, RepoError> {
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM outbox_events WHERE dispatched_at IS NULL ORDER BY occurred_at, seq LIMIT $1"
+            "SELECT {} FROM outbox_events WHERE dispatched_at IS NULL ORDER BY occurred_at, seq LIMIT $1",
+            event_columns()
         );
         let rows = bounded(self.deadline, self.db.query_all_raw(stmt(sql, [limit_value(limit)]))).await?;
-        rows.iter().map(event_from).collect()
+        rows.iter().map(|row| event_from(row, "")).collect()
     }
 
     async fn mark_dispatched(&self, ids: &[EventId]) -> Result<(), RepoError> {
@@ -130,21 +137,22 @@ impl EventLog for PgStorage {
         // One range scan of (task_id, seq); the keyset's seq comes from the primary key. An unknown `after`
         // makes the comparison NULL, so the page is empty.
         let task = Value::from(task.as_uuid());
+        let columns = event_columns();
         let statement = match after {
             None => stmt(
-                format!("SELECT {EVENT_COLUMNS} FROM outbox_events WHERE task_id = $1 ORDER BY seq LIMIT $2"),
+                format!("SELECT {columns} FROM outbox_events WHERE task_id = $1 ORDER BY seq LIMIT $2"),
                 [task, limit_value(limit)],
             ),
             Some(after) => stmt(
                 format!(
-                    "SELECT {EVENT_COLUMNS} FROM outbox_events WHERE task_id = $1 \
+                    "SELECT {columns} FROM outbox_events WHERE task_id = $1 \
                      AND seq > (SELECT seq FROM outbox_events WHERE id = $2) ORDER BY seq LIMIT $3"
                 ),
                 [task, after.as_uuid().into(), limit_value(limit)],
             ),
         };
         let rows = bounded(self.deadline, self.db.query_all_raw(statement)).await?;
-        rows.iter().map(event_from).collect()
+        rows.iter().map(|row| event_from(row, "")).collect()
     }
 }
 

@@ -2,14 +2,24 @@
 
 use std::sync::Arc;
 
+<<<<<<< HEAD
 use taskflow_adapters_postgres::testing::{fresh_database, fresh_storage, test_settings};
 use taskflow_adapters_postgres::{PgStorage, connect};
 use taskflow_application::ports::IdempotencyStore;
 use taskflow_contract_tests::StoragePorts;
 use taskflow_contract_tests::breakers::BreakerHandles;
+=======
+use taskflow_adapters_postgres::PgStorage;
+use taskflow_adapters_postgres::testing::fresh_storage;
+use taskflow_application::ports::IdempotencyStore;
+use taskflow_contract_tests::{QueuePorts, StoragePorts};
+>>>>>>> 05a1d97 (PostgreSQL webhooks, delivery queue, overdue scan, job lease and LISTEN-based work signal)
 
 async fn storage_ports() -> StoragePorts {
-    let s = fresh_storage().await;
+    storage_of(&fresh_storage().await)
+}
+
+fn storage_of(s: &PgStorage) -> StoragePorts {
     StoragePorts {
         uow: Arc::new(s.clone()),
         tasks: Arc::new(s.clone()),
@@ -17,7 +27,18 @@ async fn storage_ports() -> StoragePorts {
         outbox: Arc::new(s.clone()),
         events: Arc::new(s.clone()),
         refresh_tokens: Arc::new(s.clone()),
-        tombstones: Arc::new(s),
+        tombstones: Arc::new(s.clone()),
+    }
+}
+
+async fn queue_ports() -> QueuePorts {
+    let s = fresh_storage().await;
+    QueuePorts {
+        storage: storage_of(&s),
+        webhooks: Arc::new(s.clone()),
+        deliveries: Arc::new(s.clone()),
+        overdue: Arc::new(s.clone()),
+        job_lease: Arc::new(s),
     }
 }
 
@@ -41,5 +62,6 @@ async fn breakers() -> BreakerHandles {
 }
 
 taskflow_contract_tests::storage_contract_tests!(storage_ports);
+taskflow_contract_tests::queue_contract_tests!(queue_ports);
 taskflow_contract_tests::idempotency_contract_tests!(idempotency_store);
 taskflow_contract_tests::breaker_store_contract_tests!(breakers);

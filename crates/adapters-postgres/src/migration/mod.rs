@@ -15,6 +15,7 @@ mod m20261125_000004_create_idempotency_keys;
 mod m20261125_000005_create_outbox_events;
 mod m20261130_000006_create_user_tombstones;
 mod m20261130_000007_event_log;
+mod m20261130_000008_webhooks;
 mod m20261130_000009_webhook_breakers;
 
 /// Every migration, in order.
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_create_outbox_events::Migration),
             Box::new(m20261130_000006_create_user_tombstones::Migration),
             Box::new(m20261130_000007_event_log::Migration),
+            Box::new(m20261130_000008_webhooks::Migration),
             Box::new(m20261130_000009_webhook_breakers::Migration),
         ]
     }
