@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use taskflow_domain::breaker::{BreakerPolicy, BreakerState, CallKind, Permit};
-use taskflow_domain::events::{DomainEvent, TaskEventKind};
+use taskflow_domain::events::DomainEvent;
 use taskflow_domain::ports::{
     AttemptRecord, ClaimedDelivery, DeliveryQueue, LeaseToken, QueueFigures, RelayOutcome, RetryOutcome,
 };
@@ -163,12 +163,7 @@ fn claimed(attempt: u32) -> ClaimedDelivery {
         webhook_id: WebhookId::from_uuid(uuid::Uuid::from_u128(5)),
         url: WebhookUrl::parse("https://hooks.example.com/x").unwrap(),
         secret: WebhookSecret::from_key([1; 32]),
-        event: DomainEvent {
-            id: EventId::from_uuid(uuid::Uuid::from_u128(6)),
-            kind: TaskEventKind::Created,
-            task,
-            occurred_at: t0(),
-        },
+        event: DomainEvent::created(EventId::from_uuid(uuid::Uuid::from_u128(6)), &task, owner, t0()),
         owner: OwnerSummary {
             id: owner,
             name: UserName::parse("Ann").unwrap(),
