@@ -41,8 +41,8 @@ impl OverdueScan for PgStorage {
                 ON CONFLICT DO NOTHING \
                 RETURNING task_id \
              ), appended AS ( \
-                INSERT INTO outbox_events (id, kind, task_id, owner_id, payload, occurred_at) \
-                SELECT gen_random_uuid(), 'task.overdue', t.id, t.user_id, {SNAPSHOT}, {now} \
+                INSERT INTO outbox_events (id, kind, task_id, owner_id, payload, occurred_at, version) \
+                SELECT gen_random_uuid(), 'task.overdue', t.id, t.user_id, {SNAPSHOT}, {now}, t.version \
                 FROM marked m JOIN tasks t ON t.id = m.task_id \
                 RETURNING 1 \
              ), woke AS ( \
