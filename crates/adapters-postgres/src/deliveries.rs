@@ -15,12 +15,13 @@ use taskflow_domain::ports::{
 };
 use taskflow_domain::query::PageRequest;
 use taskflow_domain::webhook::{AttemptOutcome, Delivery, DeliveryStatus, WebhookSecret, WebhookUrl};
-use taskflow_domain::{DeliveryId, EventId, RepoError, WebhookId};
+use taskflow_domain::{DeliveryId, EventId, RepoError, UserId, WebhookId};
 use uuid::Uuid;
 
 use crate::error::{bounded, corrupt, map_db_err};
 use crate::outbox::{EVENT_COLUMNS, event_from};
 use crate::read::Sql;
+use crate::rows::owner_from;
 use crate::storage::PgStorage;
 
 /// The channel workers listen on (see `work_signal`).
@@ -79,6 +80,7 @@ struct ClaimRow {
     webhook_id: Uuid,
     url: String,
     secret: String,
+    owner_id: Uuid,
 }
 
 fn claimed_from(row: &QueryResult) -> Result<ClaimedDelivery, RepoError> {
@@ -91,6 +93,7 @@ fn claimed_from(row: &QueryResult) -> Result<ClaimedDelivery, RepoError> {
         webhook_id: WebhookId::from_uuid(r.webhook_id),
         url: WebhookUrl::parse(&r.url).map_err(|e| corrupt("webhook url", e))?,
         secret: WebhookSecret::parse(&r.secret).map_err(|e| corrupt("webhook secret", e))?,
+        owner: owner_from(row, UserId::from_uuid(r.owner_id))?,
         event: event_from(row, "event_")?,
     })
 }
@@ -210,8 +213,10 @@ impl DeliveryQueue for PgStorage {
                 FROM picked WHERE d.id = picked.id \
                 RETURNING d.id, d.lease_token, d.attempts, d.webhook_id, d.event_id, d.next_attempt_at \
              ) \
-             SELECT l.id, l.lease_token, l.attempts, l.webhook_id, w.url, w.secret, {event_columns} \
-             FROM leased l JOIN webhooks w ON w.id = l.webhook_id JOIN outbox_events e ON e.id = l.event_id \
+             SELECT l.id, l.lease_token, l.attempts, l.webhook_id, w.url, w.secret, w.owner_id, \
+                u.name AS owner_name, u.email AS owner_email, {event_columns} \
+             FROM leased l JOIN webhooks w ON w.id = l.webhook_id JOIN users u ON u.id = w.owner_id \
+                JOIN outbox_events e ON e.id = l.event_id \
              ORDER BY l.next_attempt_at, l.id"
         );
         let rows = bounded(self.deadline, self.db.query_all_raw(sql.into_statement(text))).await?;

@@ -229,13 +229,18 @@ pub(crate) fn task_from(row: &QueryResult) -> Result<Task, RepoError> {
 /// Reads a task with its owner (`owner_name`, `owner_email`) from a result row.
 pub(crate) fn view_from(row: &QueryResult) -> Result<TaskView, RepoError> {
     let task = task_from(row)?;
+    let owner = owner_from(row, task.owner())?;
+    Ok(TaskView { task, owner })
+}
+
+/// Reads the summary of user `id` from a row's `owner_name` and `owner_email`.
+pub(crate) fn owner_from(row: &QueryResult, id: UserId) -> Result<OwnerSummary, RepoError> {
     let o = OwnerCols::from_query_result(row, "").map_err(map_db_err)?;
-    let owner = OwnerSummary {
-        id: task.owner(),
+    Ok(OwnerSummary {
+        id,
         name: UserName::parse(&o.owner_name).map_err(|e| corrupt("user name", e))?,
         email: EmailAddress::parse(&o.owner_email).map_err(|e| corrupt("email", e))?,
-    };
-    Ok(TaskView { task, owner })
+    })
 }
 
 /// Reads a user from a result row.

@@ -2,18 +2,11 @@
 
 use std::sync::Arc;
 
-<<<<<<< HEAD
 use taskflow_adapters_postgres::testing::{fresh_database, fresh_storage, test_settings};
 use taskflow_adapters_postgres::{PgStorage, connect};
 use taskflow_application::ports::IdempotencyStore;
-use taskflow_contract_tests::StoragePorts;
 use taskflow_contract_tests::breakers::BreakerHandles;
-=======
-use taskflow_adapters_postgres::PgStorage;
-use taskflow_adapters_postgres::testing::fresh_storage;
-use taskflow_application::ports::IdempotencyStore;
 use taskflow_contract_tests::{QueuePorts, StoragePorts};
->>>>>>> 05a1d97 (PostgreSQL webhooks, delivery queue, overdue scan, job lease and LISTEN-based work signal)
 
 async fn storage_ports() -> StoragePorts {
     storage_of(&fresh_storage().await)

@@ -40,4 +40,6 @@ pub struct Deps {
     pub deliveries: Arc<dyn DeliveryQueue>,
     /// Vets webhook URLs (and sends deliveries, for the workers).
     pub webhook_sender: Arc<dyn WebhookSender>,
+    /// The receivers' circuit breakers (re-activating a webhook closes its breaker).
+    pub webhook_breakers: Arc<dyn crate::breakers::BreakerStore>,
 }

@@ -46,6 +46,7 @@ pub fn world() -> World {
         webhooks: Arc::new(MapWebhooks::default()),
         deliveries: Arc::new(ListedDeliveries::default()),
         webhook_sender: Arc::new(VettingSender::allowing()),
+        webhook_breakers: Arc::new(ResetBreakers::default()),
     };
     with_deps(store, clock, deps)
 }
@@ -301,5 +302,46 @@ impl taskflow_domain::ports::DeliveryQueue for ListedDeliveries {
     }
     async fn figures(&self) -> Result<taskflow_domain::ports::QueueFigures, RepoError> {
         Ok(taskflow_domain::ports::QueueFigures::default())
+    }
+}
+
+/// Breakers that are always closed and remember which receivers were reset.
+#[derive(Default)]
+pub struct ResetBreakers {
+    pub resets: std::sync::Mutex<Vec<taskflow_domain::WebhookId>>,
+}
+
+#[async_trait::async_trait]
+impl crate::breakers::BreakerStore for ResetBreakers {
+    async fn permit(
+        &self,
+        _: taskflow_domain::WebhookId,
+        _: &taskflow_domain::breaker::BreakerPolicy,
+        _: chrono::DateTime<Utc>,
+    ) -> Result<taskflow_domain::breaker::Permit, taskflow_domain::RepoError> {
+        Ok(taskflow_domain::breaker::Permit::Call)
+    }
+    async fn record(
+        &self,
+        _: taskflow_domain::WebhookId,
+        _: taskflow_domain::breaker::CallKind,
+        _: bool,
+        _: &taskflow_domain::breaker::BreakerPolicy,
+        _: chrono::DateTime<Utc>,
+    ) -> Result<taskflow_domain::breaker::BreakerState, taskflow_domain::RepoError> {
+        Ok(taskflow_domain::breaker::BreakerState::CLOSED)
+    }
+    async fn state(
+        &self,
+        _: taskflow_domain::WebhookId,
+    ) -> Result<taskflow_domain::breaker::BreakerState, taskflow_domain::RepoError> {
+        Ok(taskflow_domain::breaker::BreakerState::CLOSED)
+    }
+    async fn reset(&self, id: taskflow_domain::WebhookId) -> Result<(), taskflow_domain::RepoError> {
+        self.resets.lock().unwrap().push(id);
+        Ok(())
+    }
+    async fn open_count(&self, _: chrono::DateTime<Utc>) -> Result<u64, taskflow_domain::RepoError> {
+        Ok(0)
     }
 }

@@ -6,19 +6,24 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use taskflow_adapters_crypto::{Argon2PasswordHasher, PasetoTokenIssuer};
+use taskflow_adapters_memory::InMemoryBreakers;
 use taskflow_adapters_memory::{InMemoryRateLimiter, InMemoryStore};
-use taskflow_adapters_postgres::{PgSettings, PgStorage};
+use taskflow_adapters_postgres::{PgSettings, PgStorage, PgWorkSignal};
 use taskflow_adapters_redis::{
     FallbackRateLimiter, RedisCacheStore, RedisClient, RedisHealthProbe, RedisIdempotencyStore, RedisRateLimiter,
     RedisSettings,
 };
+use taskflow_adapters_webhooks::{HttpWebhookSender, WebhookSenderSettings};
 use taskflow_application::Deps;
 use taskflow_application::auth::RevokedUsers;
+use taskflow_application::breakers::BreakerStore;
 use taskflow_application::cache::{CachedTaskReadModel, ReadCache};
 use taskflow_application::clock::SystemClock;
 use taskflow_application::ids::UuidV7Generator;
+use taskflow_application::ports::{JobLease, WebhookSender, WorkSignal};
 use taskflow_domain::ports::{
-    OutboxReader, RefreshTokenStore, TaskReadModel, UnitOfWork, UserReadModel, UserTombstones,
+    DeliveryQueue, OverdueScan, RefreshTokenStore, TaskReadModel, UnitOfWork, UserReadModel, UserTombstones,
+    WebhookRepository,
 };
 
 use crate::config::Config;
@@ -44,12 +49,29 @@ pub struct Backends {
     pub limiter: Arc<dyn RateLimiter>,
     /// Idempotency keys (PostgreSQL, else Redis, else in-process).
     pub idempotency: Arc<dyn IdempotencyStore>,
-    /// The outbox, for the background relay.
-    pub outbox: Arc<dyn OutboxReader>,
+    /// What the background worker drives.
+    pub jobs: JobPorts,
     /// Readiness of the database.
     pub database_health: Arc<dyn HealthProbe>,
     /// Readiness of Redis (the in-process store when Redis is not configured).
     pub redis_health: Arc<dyn HealthProbe>,
+}
+
+/// The ports of the background worker.
+#[derive(Clone)]
+pub struct JobPorts {
+    /// The delivery queue (and the relay into it).
+    pub deliveries: Arc<dyn DeliveryQueue>,
+    /// The overdue scan.
+    pub overdue: Arc<dyn OverdueScan>,
+    /// The scheduler role.
+    pub lease: Arc<dyn JobLease>,
+    /// Wake-ups on new work.
+    pub signal: Arc<dyn WorkSignal>,
+    /// The receivers' circuit breakers, shared by every instance.
+    pub breakers: Arc<dyn BreakerStore>,
+    /// Posts deliveries (and vets webhook URLs).
+    pub sender: Arc<dyn WebhookSender>,
 }
 
 fn token_issuer(config: &Config) -> anyhow::Result<PasetoTokenIssuer> {
@@ -76,12 +98,21 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
     let hasher = Arc::new(Argon2PasswordHasher::new());
     let tokens = Arc::new(token_issuer(config)?);
     let local_limiter: Arc<dyn RateLimiter> = Arc::new(InMemoryRateLimiter::new());
+    let sender: Arc<dyn WebhookSender> = Arc::new(
+        HttpWebhookSender::new(WebhookSenderSettings::new(
+            Duration::from_millis(config.webhook_timeout_ms),
+            config.webhook_allow_private,
+        ))
+        .context("building the webhook sender")?,
+    );
 
     let data = match &config.database_url {
         None => {
             tracing::info!("DATABASE_URL is not set: using the embedded in-memory store (data is lost at exit)");
             let store = InMemoryStore::new();
-            Data::over(Storage::Memory(store.clone()), Arc::new(store))
+            let (signal, breakers): (Arc<dyn WorkSignal>, Arc<dyn BreakerStore>) =
+                (Arc::new(store.clone()), Arc::new(InMemoryBreakers::new()));
+            Data::over(Storage::Memory(store.clone()), Arc::new(store), signal, breakers, sender)
         }
         Some(url) => {
             let settings = PgSettings {
@@ -92,7 +123,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
             };
             let pg = taskflow_adapters_postgres::connect(&settings).await.context("connecting to DATABASE_URL")?;
             tracing::info!(max_connections = settings.max_connections, "connected to PostgreSQL");
-            Data::over(Storage::Postgres(pg.clone()), Arc::new(pg))
+            // The listener ends when the last handle is dropped.
+            let signal: Arc<dyn WorkSignal> =
+                Arc::new(PgWorkSignal::listen(&pg, &tokio_util::sync::CancellationToken::new()));
+            let breakers: Arc<dyn BreakerStore> = Arc::new(pg.clone());
+            Data::over(Storage::Postgres(pg.clone()), Arc::new(pg), signal, breakers, sender)
         }
     };
     let Data {
@@ -103,7 +138,8 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
         refresh_tokens,
         tombstones,
         idempotency,
-        outbox,
+        webhooks,
+        jobs,
         health: database_health,
     } = data;
     let access_ttl = chrono::Duration::seconds(i64::from(config.access_token_ttl_secs));
@@ -118,6 +154,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
         refresh_tokens,
         read_cache: Arc::new(ReadCache::disabled()),
         revoked_users: Arc::new(RevokedUsers::new(tombstones, access_ttl)),
+        webhooks,
+        deliveries: Arc::clone(&jobs.deliveries),
+        webhook_sender: Arc::clone(&jobs.sender),
+        webhook_breakers: Arc::clone(&jobs.breakers),
     };
 
     let (limiter, idempotency, redis_health): (Arc<dyn RateLimiter>, Arc<dyn IdempotencyStore>, Arc<dyn HealthProbe>) =
@@ -148,7 +188,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
             }
         };
 
-    Ok(Backends { deps, storage, limiter, idempotency, outbox, database_health, redis_health })
+    Ok(Backends { deps, storage, limiter, idempotency, jobs, database_health, redis_health })
 }
 
 /// How often an instance retries the cache invalidations it owes (nothing to do when it owes none).
@@ -193,12 +233,20 @@ struct Data {
     refresh_tokens: Arc<dyn RefreshTokenStore>,
     tombstones: Arc<dyn UserTombstones>,
     idempotency: Arc<dyn IdempotencyStore>,
-    outbox: Arc<dyn OutboxReader>,
+    webhooks: Arc<dyn WebhookRepository>,
+    /// The worker's ports, but the sender (which does not depend on the store).
+    jobs: JobPorts,
     health: Arc<dyn HealthProbe>,
 }
 
 impl Data {
-    fn over<S>(storage: Storage, store: Arc<S>) -> Self
+    fn over<S>(
+        storage: Storage,
+        store: Arc<S>,
+        signal: Arc<dyn WorkSignal>,
+        breakers: Arc<dyn BreakerStore>,
+        sender: Arc<dyn WebhookSender>,
+    ) -> Self
     where
         S: UnitOfWork
             + TaskReadModel
@@ -206,7 +254,10 @@ impl Data {
             + RefreshTokenStore
             + UserTombstones
             + IdempotencyStore
-            + OutboxReader
+            + WebhookRepository
+            + DeliveryQueue
+            + OverdueScan
+            + JobLease
             + HealthProbe
             + 'static,
     {
@@ -218,7 +269,15 @@ impl Data {
             refresh_tokens: store.clone(),
             tombstones: store.clone(),
             idempotency: store.clone(),
-            outbox: store.clone(),
+            webhooks: store.clone(),
+            jobs: JobPorts {
+                deliveries: store.clone(),
+                overdue: store.clone(),
+                lease: store.clone(),
+                signal,
+                breakers,
+                sender,
+            },
             health: store,
         }
     }

@@ -53,8 +53,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let backends = backends::build(&config).await?;
             migrate(&backends).await?;
             let stop = CancellationToken::new();
-            let jobs = tokio::spawn(worker::run(backends.outbox.clone(), stop.clone()));
+            let jobs = tokio::spawn(worker::from_config(&backends, &config).run(stop.clone()));
             crate::startup::shutdown_signal().await;
+            tracing::info!(grace_secs = config.shutdown_grace_secs, "shutdown signal received; stopping the worker");
             stop.cancel();
             jobs.await?;
             Ok(())

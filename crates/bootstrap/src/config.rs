@@ -83,8 +83,24 @@ pub struct Config {
     pub worker: bool,
     /// `OVERDUE_SCAN_SECS`.
     pub overdue_scan_secs: u32,
-    /// `WEBHOOK_ALLOW_PRIVATE`.
+    /// `WEBHOOK_ALLOW_PRIVATE`: allow webhook URLs on loopback, private and other reserved addresses.
     pub webhook_allow_private: bool,
+    /// `WEBHOOK_TIMEOUT_MS`: how long a receiver has to answer one attempt.
+    pub webhook_timeout_ms: u64,
+    /// `WEBHOOK_RETRY_BASE_MS`: the wait after the first failed attempt; it doubles after each (±20 %).
+    pub webhook_retry_base_ms: u64,
+    /// `WEBHOOK_MAX_ATTEMPTS`: attempts before a delivery is `dead`.
+    pub webhook_max_attempts: u32,
+    /// `WEBHOOK_BREAKER_THRESHOLD`: consecutive failed attempts that open a receiver's circuit breaker.
+    pub webhook_breaker_threshold: u32,
+    /// `WEBHOOK_BREAKER_COOLDOWN_SECS`: how long an open breaker waits before its probe.
+    pub webhook_breaker_cooldown_secs: u32,
+    /// `WEBHOOK_DELIVERY_RETENTION_DAYS`: deliveries in a final state are pruned after this many days.
+    pub webhook_delivery_retention_days: u32,
+    /// `WEBHOOK_MAX_IN_FLIGHT`: delivery attempts one instance makes at once.
+    pub webhook_max_in_flight: u32,
+    /// `WEBHOOK_MAX_IN_FLIGHT_PER_RECEIVER`: attempts in flight to one receiver, so a slow one cannot hold every slot.
+    pub webhook_max_in_flight_per_receiver: u32,
     /// `LOG_FORMAT`: `json` or `pretty`.
     pub log_format: LogFormat,
     /// `RUST_LOG`: the log filter.
@@ -116,6 +132,14 @@ impl Default for Config {
             worker: true,
             overdue_scan_secs: 60,
             webhook_allow_private: false,
+            webhook_timeout_ms: 10_000,
+            webhook_retry_base_ms: 5_000,
+            webhook_max_attempts: 8,
+            webhook_breaker_threshold: 5,
+            webhook_breaker_cooldown_secs: 60,
+            webhook_delivery_retention_days: 30,
+            webhook_max_in_flight: 64,
+            webhook_max_in_flight_per_receiver: 8,
             log_format: LogFormat::Pretty,
             rust_log: "info,sqlx=warn,sea_orm=warn".into(),
             shutdown_grace_secs: 20,
@@ -129,7 +153,7 @@ impl Default for Config {
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(String);
 
-const VARIABLES: [&str; 22] = [
+const VARIABLES: [&str; 30] = [
     "HOST",
     "PORT",
     "DATABASE_URL",
@@ -148,6 +172,14 @@ const VARIABLES: [&str; 22] = [
     "WORKER",
     "OVERDUE_SCAN_SECS",
     "WEBHOOK_ALLOW_PRIVATE",
+    "WEBHOOK_TIMEOUT_MS",
+    "WEBHOOK_RETRY_BASE_MS",
+    "WEBHOOK_MAX_ATTEMPTS",
+    "WEBHOOK_BREAKER_THRESHOLD",
+    "WEBHOOK_BREAKER_COOLDOWN_SECS",
+    "WEBHOOK_DELIVERY_RETENTION_DAYS",
+    "WEBHOOK_MAX_IN_FLIGHT",
+    "WEBHOOK_MAX_IN_FLIGHT_PER_RECEIVER",
     "LOG_FORMAT",
     "RUST_LOG",
     "SHUTDOWN_GRACE_SECS",
@@ -202,6 +234,13 @@ impl Config {
             ("DATABASE_ACQUIRE_TIMEOUT_MS", self.database_acquire_timeout_ms),
             ("DATABASE_STATEMENT_TIMEOUT_MS", self.database_statement_timeout_ms),
             ("SHUTDOWN_GRACE_SECS", u64::from(self.shutdown_grace_secs)),
+            ("WEBHOOK_TIMEOUT_MS", self.webhook_timeout_ms),
+            ("WEBHOOK_MAX_ATTEMPTS", u64::from(self.webhook_max_attempts)),
+            ("WEBHOOK_BREAKER_THRESHOLD", u64::from(self.webhook_breaker_threshold)),
+            ("WEBHOOK_BREAKER_COOLDOWN_SECS", u64::from(self.webhook_breaker_cooldown_secs)),
+            ("WEBHOOK_DELIVERY_RETENTION_DAYS", u64::from(self.webhook_delivery_retention_days)),
+            ("WEBHOOK_MAX_IN_FLIGHT", u64::from(self.webhook_max_in_flight)),
+            ("WEBHOOK_MAX_IN_FLIGHT_PER_RECEIVER", u64::from(self.webhook_max_in_flight_per_receiver)),
         ];
         // The contract: 20 simultaneous requests to one instance are served, not shed.
         if self.max_in_flight_requests < 20 {

@@ -13,6 +13,7 @@ use taskflow_application::idempotency::IdempotencyService;
 use taskflow_application::rate_limits::RateLimitService;
 use taskflow_application::tasks::TaskService;
 use taskflow_application::users::UserService;
+use taskflow_application::webhooks::WebhookService;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -32,7 +33,8 @@ pub fn app_state(backends: &Backends, config: &Config) -> AppState {
     AppState {
         auth: Arc::new(AuthService::new(deps.clone(), auth)),
         users: Arc::new(UserService::new(deps.clone())),
-        tasks: Arc::new(TaskService::new(deps)),
+        tasks: Arc::new(TaskService::new(deps.clone())),
+        webhooks: Arc::new(WebhookService::new(deps)),
         health: Arc::new(HealthService::new(backends.database_health.clone(), backends.redis_health.clone())),
         idempotency: Arc::new(IdempotencyService::new(backends.idempotency.clone())),
         rate_limits: Arc::new(RateLimitService::new(backends.limiter.clone())),
@@ -70,6 +72,7 @@ pub struct Application {
     state: AppState,
     backends: Backends,
     run_worker: bool,
+    config: Config,
     max_connections: u32,
     server: ServerSettings,
 }
@@ -98,6 +101,7 @@ impl Application {
             state,
             backends,
             run_worker: config.worker,
+            config: config.clone(),
             max_connections: config.database_max_connections,
             server: ServerSettings {
                 shutdown_grace: Duration::from_secs(u64::from(config.shutdown_grace_secs)),
@@ -119,8 +123,11 @@ impl Application {
     /// # Errors
     /// When serving fails.
     pub async fn run_until_stopped(self, stop: CancellationToken) -> anyhow::Result<()> {
-        let jobs: Option<JoinHandle<()>> =
-            self.run_worker.then(|| tokio::spawn(worker::run(self.backends.outbox.clone(), stop.child_token())));
+        // The worker stops claiming as soon as the drain starts, and winds down alongside the requests.
+        let jobs_stop = stop.child_token();
+        let jobs: Option<JoinHandle<()>> = self
+            .run_worker
+            .then(|| tokio::spawn(worker::from_config(&self.backends, &self.config).run(jobs_stop.clone())));
         tokio::spawn(crate::gauges::run(self.backends.storage.clone(), self.max_connections, stop.child_token()));
         tokio::spawn(crate::revocations::run(self.backends.deps.clone(), stop.child_token()));
         tracing::info!(address = %self.listener.local_addr()?, "serving");
@@ -133,6 +140,7 @@ impl Application {
                 () = shutdown_signal() => tracing::info!(grace_secs = grace.as_secs(), "shutdown signal received; draining"),
             }
             health.start_draining();
+            jobs_stop.cancel();
         };
         let drained = serve(self.listener, router(self.state), self.server, shutdown).await;
         stop.cancel();

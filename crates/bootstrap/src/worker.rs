@@ -1,124 +1,324 @@
-//! Background jobs. Today: the outbox relay, which takes committed domain events from the outbox in order and
-//! publishes them (to the log and the `events_published_total` metric) before marking them dispatched. Webhook
-//! delivery subscribes here when it lands; nothing is marked dispatched before it was handed on.
+//! The background worker: relays the outbox into deliveries, attempts deliveries with bounded concurrency (overall
+//! and per receiver), and runs the periodic jobs when this instance holds the scheduler role. Woken by the store's
+//! [`WorkSignal`] (PostgreSQL `LISTEN/NOTIFY`, or in process) with a slow fallback poll.
+//!
+//! On stop: no new claims; attempts in flight get the grace period, then are aborted and their claims released
+//! (due again at once, no attempt spent); the scheduler role is given up.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use taskflow_domain::ports::OutboxReader;
+use taskflow_application::jobs::{Attempted, Dispatcher, Maintenance, WEBHOOK_IN_FLIGHT};
+use taskflow_application::ports::WorkSignal;
+use taskflow_domain::ports::LeaseToken;
+use taskflow_domain::{DeliveryId, WebhookId};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// The shortest wait between polls.
-const MIN_WAIT: Duration = Duration::from_millis(200);
-/// The longest wait between polls of an empty outbox.
-const MAX_IDLE_WAIT: Duration = Duration::from_secs(2);
-/// The longest wait after failures.
-const MAX_ERROR_WAIT: Duration = Duration::from_secs(10);
+/// Bounds and timings of one worker.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerLimits {
+    /// Attempts in flight at once (`WEBHOOK_MAX_IN_FLIGHT`).
+    pub max_in_flight: usize,
+    /// Attempts in flight at once to one receiver (`WEBHOOK_MAX_IN_FLIGHT_PER_RECEIVER`), so that a slow receiver
+    /// holds at most this many of the slots.
+    pub per_receiver: usize,
+    /// How often the queue is polled when no wake-up came.
+    pub fallback_poll: Duration,
+    /// How long attempts in flight may finish after the stop.
+    pub grace: Duration,
+}
 
-/// How many events one relay round takes.
-const BATCH: usize = 500;
+impl Default for WorkerLimits {
+    fn default() -> Self {
+        Self {
+            max_in_flight: 64,
+            per_receiver: 8,
+            fallback_poll: Duration::from_secs(5),
+            grace: Duration::from_secs(20),
+        }
+    }
+}
 
-/// Runs the relay until `stop` is cancelled. Storage errors are logged and retried with backoff, never fatal.
-pub async fn run(outbox: Arc<dyn OutboxReader>, stop: CancellationToken) {
-    tracing::info!("background worker started");
-    // Poll quickly while there is work, back off while idle (an empty outbox costs one query per 2 s, not five
-    // per second) and longer on errors; any success starts over.
-    let mut idle = MIN_WAIT;
-    let mut failing = MIN_WAIT;
-    loop {
-        let wait = match relay_once(outbox.as_ref()).await {
-            Ok(0) => {
-                failing = MIN_WAIT;
-                let wait = idle;
-                idle = (idle * 2).min(MAX_IDLE_WAIT);
-                wait
-            }
-            Ok(_) => {
-                (idle, failing) = (MIN_WAIT, MIN_WAIT);
-                Duration::ZERO
+/// Everything a worker runs.
+#[derive(Clone)]
+pub struct Worker {
+    /// Attempts deliveries.
+    pub dispatcher: Dispatcher,
+    /// The relay and the periodic jobs.
+    pub maintenance: Maintenance,
+    /// Wake-ups from the store.
+    pub signal: Arc<dyn WorkSignal>,
+    /// Bounds and timings.
+    pub limits: WorkerLimits,
+}
+
+/// How long to wait after a failure, doubling up to 10 s.
+fn backoff(failures: u32) -> Duration {
+    Duration::from_millis(200u64.saturating_mul(1 << failures.min(6))).min(Duration::from_secs(10))
+}
+
+impl Worker {
+    /// Runs until `stop` is cancelled, then winds down (see the module docs). Storage errors are logged and retried
+    /// with backoff, never fatal.
+    pub async fn run(self, stop: CancellationToken) {
+        tracing::info!("background worker started");
+        let deliveries_ready = Arc::new(Notify::new());
+        let relay = tokio::spawn(relay_loop(self.clone(), Arc::clone(&deliveries_ready), stop.clone()));
+        let periodic = tokio::spawn(periodic_loop(self.maintenance.clone(), self.dispatcher.clone(), stop.clone()));
+        dispatch_loop(self, deliveries_ready, stop).await;
+        let _ = relay.await;
+        let _ = periodic.await;
+        tracing::info!("background worker stopped");
+    }
+}
+
+async fn relay_loop(worker: Worker, deliveries_ready: Arc<Notify>, stop: CancellationToken) {
+    let mut failures = 0;
+    while !stop.is_cancelled() {
+        // Listen before relaying, so that an event committed during the relay still wakes the next round.
+        let woken = worker.signal.wait();
+        let wait = match worker.maintenance.relay().await {
+            Ok(outcome) => {
+                failures = 0;
+                if outcome.deliveries > 0 {
+                    deliveries_ready.notify_one();
+                }
+                worker.limits.fallback_poll
             }
             Err(err) => {
+                failures += 1;
                 tracing::warn!(error = %err, "outbox relay failed; retrying");
-                failing = (failing * 2).min(MAX_ERROR_WAIT);
-                failing
+                backoff(failures)
             }
         };
         tokio::select! {
             () = stop.cancelled() => break,
+            () = woken => {}
             () = tokio::time::sleep(wait) => {}
         }
     }
-    tracing::info!("background worker stopped");
 }
 
-/// One round: returns how many events were relayed.
-///
-/// # Errors
-/// When the outbox cannot be read or updated.
-pub async fn relay_once(outbox: &dyn OutboxReader) -> Result<usize, taskflow_domain::RepoError> {
-    let events = outbox.pending(BATCH).await?;
-    if events.is_empty() {
-        return Ok(0);
+async fn periodic_loop(maintenance: Maintenance, dispatcher: Dispatcher, stop: CancellationToken) {
+    let every = maintenance.settings().overdue_every;
+    let mut held = false;
+    let mut next_round = tokio::time::Instant::now();
+    loop {
+        if tokio::time::Instant::now() >= next_round {
+            next_round += every;
+            match maintenance.periodic().await {
+                Ok(now_held) => {
+                    if now_held != held {
+                        tracing::info!(held = now_held, "scheduler role changed");
+                    }
+                    held = now_held;
+                }
+                Err(err) => tracing::warn!(error = %err, "periodic jobs failed; retrying next period"),
+            }
+        }
+        if let Err(err) = maintenance.report().await {
+            tracing::debug!(error = %err, "queue figures not read");
+        }
+        if let Err(err) = dispatcher.report().await {
+            tracing::debug!(error = %err, "breaker figures not read");
+        }
+        let wake = next_round.min(tokio::time::Instant::now() + REPORT_EVERY);
+        tokio::select! {
+            () = stop.cancelled() => break,
+            () = tokio::time::sleep_until(wake) => {}
+        }
     }
-    for event in &events {
-        tracing::debug!(event_id = %event.id, kind = event.kind.as_str(), task_id = %event.task.id(), "event published");
-        metrics::counter!("events_published_total", "kind" => event.kind.as_str()).increment(1);
-    }
-    let ids: Vec<_> = events.iter().map(|e| e.id).collect();
-    outbox.mark_dispatched(&ids).await?;
-    Ok(ids.len())
-}
-
-#[cfg(test)]
-mod tests {
-    use taskflow_adapters_memory::InMemoryStore;
-    use taskflow_domain::events::{DomainEvent, TaskEventKind};
-    use taskflow_domain::ports::UnitOfWork;
-    use taskflow_domain::task::{NewTask, Task, TaskChanges, TaskPriority, TaskTitle};
-    use taskflow_domain::user::{EmailAddress, NewUser, PasswordHash, Role, User, UserName};
-    use taskflow_domain::{EventId, TaskId, UserId};
-
-    use super::relay_once;
-
-    #[tokio::test]
-    async fn the_relay_takes_each_committed_event_once() {
-        // Arrange: a committed task with two events
-        let store = InMemoryStore::new();
-        let now = chrono::Utc::now();
-        let owner = UserId::from_uuid(uuid::Uuid::now_v7());
-        let user = User::new(
-            NewUser {
-                email: EmailAddress::parse("ann@example.com").unwrap(),
-                name: UserName::parse("Ann").unwrap(),
-                role: Role::User,
-                password_hash: PasswordHash::from_phc("$argon2id$x".into()),
-            },
-            owner,
-            now,
-        );
-        let task = Task::new(
-            NewTask { priority: TaskPriority::Low, ..NewTask::new(TaskTitle::parse("t").unwrap()) },
-            owner,
-            TaskId::from_uuid(uuid::Uuid::now_v7()),
-            now,
-        );
-        let event = |kind| DomainEvent {
-            id: EventId::from_uuid(uuid::Uuid::now_v7()),
-            kind,
-            task: task.clone(),
-            occurred_at: now,
-            actor: Some(owner),
-            changes: TaskChanges::none(),
-        };
-        let tx = UnitOfWork::begin(&store).await.unwrap();
-        tx.users().insert(&user).await.unwrap();
-        tx.tasks().insert(&task).await.unwrap();
-        tx.outbox().append(&[event(TaskEventKind::Created), event(TaskEventKind::Updated)]).await.unwrap();
-        tx.commit().await.unwrap();
-        // Act
-        let first = relay_once(&store).await.unwrap();
-        let second = relay_once(&store).await.unwrap();
-        // Assert
-        assert_eq!((first, second), (2, 0), "relayed once, then marked dispatched");
+    if held && let Err(err) = maintenance.step_down().await {
+        tracing::warn!(error = %err, "scheduler role not released; it passes on when it expires");
     }
 }
+
+/// How often the queue's figures are published.
+const REPORT_EVERY: Duration = Duration::from_secs(5);
+
+/// One attempt in flight.
+struct InFlight {
+    receiver: WebhookId,
+    claim: (DeliveryId, LeaseToken),
+}
+
+async fn dispatch_loop(worker: Worker, deliveries_ready: Arc<Notify>, stop: CancellationToken) {
+    let Worker { dispatcher, signal, limits, .. } = worker;
+    let mut set: JoinSet<Attempted> = JoinSet::new();
+    let mut in_flight: HashMap<tokio::task::Id, InFlight> = HashMap::new();
+    let mut done: Vec<Attempted> = Vec::new();
+    let mut failures = 0;
+    loop {
+        while let Some(joined) = set.try_join_next_with_id() {
+            let (id, result) = split(joined);
+            in_flight.remove(&id);
+            done.extend(result);
+        }
+        if !done.is_empty() {
+            if let Err(err) = dispatcher.record(&done).await {
+                tracing::warn!(error = %err, count = done.len(), "attempts not recorded; their claims will expire");
+            }
+            done.clear();
+        }
+        metrics::gauge!(WEBHOOK_IN_FLIGHT).set(set.len() as f64);
+        if stop.is_cancelled() {
+            break;
+        }
+        let free = limits.max_in_flight.saturating_sub(set.len());
+        let mut more = false;
+        let mut pause = limits.fallback_poll;
+        if free > 0 {
+            match dispatcher.claim(free).await {
+                Ok(claimed) => {
+                    failures = 0;
+                    more = claimed.len() == free;
+                    let mut busy = Vec::new();
+                    for delivery in claimed {
+                        let count = in_flight.values().filter(|s| s.receiver == delivery.webhook_id).count();
+                        if count >= limits.per_receiver {
+                            busy.push((delivery.id, delivery.lease));
+                            continue;
+                        }
+                        let claim = (delivery.id, delivery.lease);
+                        let receiver = delivery.webhook_id;
+                        let d = dispatcher.clone();
+                        let handle = set.spawn(async move { d.attempt(&delivery).await });
+                        in_flight.insert(handle.id(), InFlight { receiver, claim });
+                    }
+                    if !busy.is_empty() {
+                        // This receiver already has its share in flight: its other deliveries wait a moment
+                        // (no attempt spent) so the slots go to other receivers.
+                        if let Err(err) = dispatcher.postpone(&busy, Duration::from_secs(1)).await {
+                            tracing::warn!(error = %err, "claims not released; they will expire");
+                        }
+                    }
+                }
+                Err(err) => {
+                    failures += 1;
+                    pause = backoff(failures);
+                    tracing::warn!(error = %err, "claiming deliveries failed; retrying");
+                }
+            }
+        }
+        if more && failures == 0 {
+            continue;
+        }
+        tokio::select! {
+            () = stop.cancelled() => break,
+            () = deliveries_ready.notified() => {}
+            () = signal.wait() => {}
+            Some(joined) = set.join_next_with_id(), if !set.is_empty() => {
+                let (id, result) = split(joined);
+                in_flight.remove(&id);
+                done.extend(result);
+            }
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+    wind_down(&dispatcher, set, in_flight, done, limits.grace).await;
+}
+
+fn split(joined: Result<(tokio::task::Id, Attempted), tokio::task::JoinError>) -> (tokio::task::Id, Option<Attempted>) {
+    match joined {
+        Ok((id, attempted)) => (id, Some(attempted)),
+        Err(err) => (err.id(), None),
+    }
+}
+
+/// Lets attempts in flight finish within `grace`, records them, and releases the claims of those that did not.
+async fn wind_down(
+    dispatcher: &Dispatcher,
+    mut set: JoinSet<Attempted>,
+    mut in_flight: HashMap<tokio::task::Id, InFlight>,
+    mut done: Vec<Attempted>,
+    grace: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + grace;
+    while !set.is_empty() {
+        match tokio::time::timeout_at(deadline, set.join_next_with_id()).await {
+            Ok(Some(joined)) => {
+                let (id, result) = split(joined);
+                in_flight.remove(&id);
+                done.extend(result);
+            }
+            Ok(None) => break,
+            Err(_) => {
+                set.abort_all();
+                while set.join_next().await.is_some() {}
+                break;
+            }
+        }
+    }
+    if let Err(err) = dispatcher.record(&done).await {
+        tracing::warn!(error = %err, "attempts not recorded at shutdown; their claims will expire");
+    }
+    let unfinished: Vec<_> = in_flight.into_values().map(|s| s.claim).collect();
+    if !unfinished.is_empty() {
+        tracing::info!(count = unfinished.len(), "releasing the claims of unfinished attempts");
+        if let Err(err) = dispatcher.release_now(&unfinished).await {
+            tracing::warn!(error = %err, "claims not released at shutdown; they will expire");
+        }
+    }
+}
+
+/// The worker of an instance, from its adapters and configuration.
+#[must_use]
+pub fn from_config(backends: &crate::backends::Backends, config: &crate::config::Config) -> Worker {
+    use taskflow_application::jobs::{DeliverySettings, MaintenanceSettings};
+    use taskflow_domain::breaker::BreakerPolicy;
+    use taskflow_domain::webhook::RetryPolicy;
+
+    let ports = &backends.jobs;
+    let clock = Arc::clone(&backends.deps.clock);
+    let timeout = Duration::from_millis(config.webhook_timeout_ms);
+    let settings = DeliverySettings {
+        retry: RetryPolicy::new(
+            chrono::TimeDelta::milliseconds(i64::try_from(config.webhook_retry_base_ms).unwrap_or(i64::MAX)),
+            config.webhook_max_attempts,
+        ),
+        breaker: BreakerPolicy::new(
+            config.webhook_breaker_threshold,
+            chrono::TimeDelta::seconds(i64::from(config.webhook_breaker_cooldown_secs)),
+            // A probe that never reports (its worker died) is given up after one attempt's time and its lease.
+            chrono::TimeDelta::from_std(timeout + LEASE_MARGIN).unwrap_or(chrono::TimeDelta::minutes(1)),
+        ),
+        lease: timeout + LEASE_MARGIN,
+    };
+    let dispatcher = Dispatcher::new(
+        Arc::clone(&ports.deliveries),
+        Arc::clone(&ports.sender),
+        Arc::new(taskflow_adapters_http::JsonEventEncoder),
+        Arc::clone(&ports.breakers),
+        Arc::clone(&clock),
+        settings,
+    );
+    let maintenance = Maintenance::new(
+        Arc::clone(&ports.deliveries),
+        Arc::clone(&ports.overdue),
+        Arc::clone(&ports.lease),
+        clock,
+        uuid::Uuid::new_v4(),
+        MaintenanceSettings {
+            overdue_every: Duration::from_secs(u64::from(config.overdue_scan_secs)),
+            retention: chrono::TimeDelta::days(i64::from(config.webhook_delivery_retention_days)),
+            ..MaintenanceSettings::default()
+        },
+    );
+    Worker {
+        dispatcher,
+        maintenance,
+        signal: Arc::clone(&ports.signal),
+        limits: WorkerLimits {
+            max_in_flight: config.webhook_max_in_flight as usize,
+            per_receiver: config.webhook_max_in_flight_per_receiver as usize,
+            grace: Duration::from_secs(u64::from(config.shutdown_grace_secs)),
+            ..WorkerLimits::default()
+        },
+    }
+}
+
+/// A claim outlives one attempt by this much, so only a worker that died loses its claims.
+const LEASE_MARGIN: Duration = Duration::from_secs(30);

@@ -73,6 +73,7 @@ pub fn app_with(store: Arc<InMemoryStore>, settings: HttpSettings, adjust: impl 
         webhooks: store.clone(),
         deliveries: store.clone(),
         webhook_sender: Arc::new(LiteralIpVetting),
+        webhook_breakers: Arc::new(taskflow_adapters_memory::InMemoryBreakers::new()),
     };
     adjust(&mut deps);
     let auth = AuthSettings { access_ttl: chrono::Duration::minutes(15), refresh_ttl: chrono::Duration::days(7) };

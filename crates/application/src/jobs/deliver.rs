@@ -10,7 +10,9 @@ use taskflow_domain::ports::{AttemptRecord, ClaimedDelivery, Clock, DeliveryQueu
 use taskflow_domain::webhook::{AttemptOutcome, RetryPolicy};
 use taskflow_domain::{DeliveryId, RepoError};
 
-use super::metrics_names::{WEBHOOK_ATTEMPTS, WEBHOOK_BREAKER_REJECTIONS, WEBHOOK_DELIVERY_LATENCY};
+use super::metrics_names::{
+    WEBHOOK_ATTEMPTS, WEBHOOK_BREAKER_REJECTIONS, WEBHOOK_BREAKERS_OPEN, WEBHOOK_DELIVERY_LATENCY,
+};
 use crate::breakers::BreakerStore;
 use crate::ports::{EventEncoder, OutgoingWebhook, WebhookSender};
 
@@ -173,6 +175,16 @@ impl Dispatcher {
     pub async fn postpone(&self, leases: &[(DeliveryId, LeaseToken)], delay: Duration) -> Result<(), RepoError> {
         let delay = TimeDelta::from_std(delay).unwrap_or(TimeDelta::seconds(1));
         self.queue.release(leases, self.clock.now() + delay).await
+    }
+
+    /// Publishes how many receivers' breakers are open.
+    ///
+    /// # Errors
+    /// When the breaker store cannot be reached.
+    pub async fn report(&self) -> Result<(), RepoError> {
+        let open = self.breakers.open_count(self.clock.now()).await?;
+        metrics::gauge!(WEBHOOK_BREAKERS_OPEN).set(open as f64);
+        Ok(())
     }
 
     /// Ends claims without spending attempts, due again now (at shutdown).

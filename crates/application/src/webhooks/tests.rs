@@ -19,7 +19,7 @@ use super::{CreatedWebhook, ListDeliveries, MAX_WEBHOOKS_PER_USER, WebhookServic
 use crate::error::AppError;
 use crate::ports::UrlRefusal;
 use crate::tasks::PageMeta;
-use crate::test_support::{ListedDeliveries, VettingSender, World, world};
+use crate::test_support::{ListedDeliveries, ResetBreakers, VettingSender, World, world};
 
 /// A world whose webhook service uses `sender` and the deliveries in `queue`.
 struct Hooks {
@@ -27,13 +27,20 @@ struct Hooks {
     service: WebhookService,
     sender: Arc<VettingSender>,
     queue: Arc<ListedDeliveries>,
+    breakers: Arc<ResetBreakers>,
 }
 
 fn hooks_with(sender: VettingSender) -> Hooks {
     let w = world();
     let (sender, queue) = (Arc::new(sender), Arc::new(ListedDeliveries::default()));
-    let deps = crate::Deps { webhook_sender: sender.clone(), deliveries: queue.clone(), ..w.deps.clone() };
-    Hooks { service: WebhookService::new(deps), w, sender, queue }
+    let breakers = Arc::new(ResetBreakers::default());
+    let deps = crate::Deps {
+        webhook_sender: sender.clone(),
+        deliveries: queue.clone(),
+        webhook_breakers: breakers.clone(),
+        ..w.deps.clone()
+    };
+    Hooks { service: WebhookService::new(deps), w, sender, queue, breakers }
 }
 
 fn hooks() -> Hooks {
@@ -187,6 +194,20 @@ async fn an_update_changes_only_what_it_names_and_vets_only_a_new_url() {
     assert_eq!(moved.events(), created.events());
     assert!(!moved.active());
     assert_eq!(h.service.get_webhook(ann, created.id()).await.unwrap(), moved, "the change is stored");
+}
+
+#[tokio::test]
+async fn reactivating_a_webhook_closes_its_breaker_and_pausing_does_not() {
+    let h = hooks();
+    let (_, ann) = h.w.user("ann@example.com").await;
+    let id = create(&h, ann).await.webhook.id();
+    let patch = |active| WebhookPatch { active: Some(active), ..Default::default() };
+
+    h.service.update_webhook(ann, id, patch(false)).await.unwrap();
+    assert!(h.breakers.resets.lock().unwrap().is_empty(), "pausing leaves the breaker alone");
+    h.service.update_webhook(ann, id, patch(true)).await.unwrap();
+
+    assert_eq!(h.breakers.resets.lock().unwrap().as_slice(), [id], "active: true closes the breaker");
 }
 
 #[tokio::test]

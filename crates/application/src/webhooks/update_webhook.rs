@@ -8,7 +8,8 @@ use super::WebhookService;
 use crate::error::AppError;
 
 impl WebhookService {
-    /// Applies `patch` to webhook `id`; a new URL is vetted as at creation.
+    /// Applies `patch` to webhook `id`; a new URL is vetted as at creation, and `active: true` closes the
+    /// receiver's circuit breaker.
     ///
     /// # Errors
     /// [`AppError::Validation`] (`body`) for a patch that changes nothing, (`url`) for a URL that is refused;
@@ -22,8 +23,14 @@ impl WebhookService {
         if let Some(url) = patch.url.as_ref().filter(|url| *url != webhook.url()) {
             self.vet(url).await?;
         }
+        let reactivated = patch.active == Some(true);
         if webhook.apply(patch, self.deps.clock.now()) && !self.deps.webhooks.update(&webhook).await? {
             return Err(AppError::NotFound("webhook"));
+        }
+        // The contract: setting `active: true` also closes the receiver's circuit breaker, so an owner who fixed
+        // their receiver is not kept waiting for the cool-down.
+        if reactivated {
+            self.deps.webhook_breakers.reset(id).await?;
         }
         Ok(webhook)
     }
