@@ -19,13 +19,10 @@ use taskflow_domain::{DeliveryId, EventId, RepoError, UserId, WebhookId};
 use uuid::Uuid;
 
 use crate::error::{bounded, corrupt, map_db_err};
-use crate::outbox::{EVENT_COLUMNS, event_from};
+use crate::outbox::{EVENT_COLUMNS, WORK_CHANNEL, event_from};
 use crate::read::Sql;
 use crate::rows::owner_from;
 use crate::storage::PgStorage;
-
-/// The channel workers listen on (see `work_signal`).
-pub(crate) const WORK_CHANNEL: &str = "taskflow_work";
 
 /// The statuses a worker may still attempt, as SQL.
 const OPEN: &str = "('pending', 'failed')";

@@ -1,6 +1,7 @@
 //! [`OverdueScan`]: one statement finds overdue tasks without a mark for their current due date (through the
 //! partial index `tasks_overdue_idx`), marks them (the primary key of `overdue_marks` makes a racing scan's insert
-//! do nothing), and appends one `task.overdue` event per new mark, waking workers.
+//! do nothing), and appends one `task.overdue` event per new mark (a system event: no actor, no changes, the task's
+//! version), waking workers.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -8,8 +9,8 @@ use sea_orm::ConnectionTrait;
 use taskflow_domain::RepoError;
 use taskflow_domain::ports::OverdueScan;
 
-use crate::deliveries::WORK_CHANNEL;
 use crate::error::{bounded, map_db_err};
+use crate::outbox::WORK_CHANNEL;
 use crate::read::Sql;
 use crate::storage::PgStorage;
 
@@ -41,8 +42,8 @@ impl OverdueScan for PgStorage {
                 ON CONFLICT DO NOTHING \
                 RETURNING task_id \
              ), appended AS ( \
-                INSERT INTO outbox_events (id, kind, task_id, owner_id, payload, occurred_at, version) \
-                SELECT gen_random_uuid(), 'task.overdue', t.id, t.user_id, {SNAPSHOT}, {now}, t.version \
+                INSERT INTO outbox_events (id, kind, task_id, owner_id, payload, occurred_at, actor_id, version) \
+                SELECT gen_random_uuid(), 'task.overdue', t.id, t.user_id, {SNAPSHOT}, {now}, NULL, t.version \
                 FROM marked m JOIN tasks t ON t.id = m.task_id \
                 RETURNING 1 \
              ), woke AS ( \

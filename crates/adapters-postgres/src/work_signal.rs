@@ -15,7 +15,7 @@ use taskflow_application::ports::WorkSignal;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::deliveries::WORK_CHANNEL;
+use crate::outbox::WORK_CHANNEL;
 use crate::storage::PgStorage;
 
 /// The first wait before reconnecting after a failure; it doubles up to [`MAX_BACKOFF`].

@@ -48,6 +48,8 @@ pub async fn an_overdue_task_is_reported_once_per_due_date(ports: QueuePorts) {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].task, task, "the event carries the task as it is");
     assert_eq!(events[0].occurred_at, at(0), "at the scan's time");
+    assert_eq!(events[0].actor, None, "a system event has no actor");
+    assert!(events[0].changes.is_empty(), "and changes nothing");
 }
 
 /// Completed tasks, tasks without a due date and tasks due later are never overdue.
