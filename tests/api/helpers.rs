@@ -153,6 +153,19 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     TestApp { address, backend, client, config, stop, _database: database }
 }
 
+/// A second instance of `app`'s application on the same database and Redis prefix (PostgreSQL only), as a
+/// second process of a deployment would be. Drop it before `app`: `app` owns the database.
+pub async fn spawn_second_instance(app: &TestApp) -> TestApp {
+    assert_eq!(app.backend, Backend::Postgres, "instances share state only through PostgreSQL");
+    let config = app.config.clone();
+    let second = Application::build(&config).await.expect("the second instance builds");
+    let address = format!("http://127.0.0.1:{}", second.port());
+    let stop = CancellationToken::new();
+    tokio::spawn(second.run_until_stopped(stop.clone()));
+    let client = reqwest::Client::builder().build().expect("an HTTP client");
+    TestApp { address, backend: app.backend, client, config, stop, _database: None }
+}
+
 /// An answer of the server, read whole.
 #[derive(Debug)]
 pub struct Answer {
@@ -357,5 +370,36 @@ impl TestApp {
 
     pub async fn post_batch(&self, user: &TestUser, body: &Value, expected: u16) -> Answer {
         self.call(Method::POST, "/tasks/batch").signed_in(user).json(body).expect(expected).await
+    }
+
+    // ---- /webhooks
+
+    pub async fn post_webhook(&self, user: &TestUser, body: &Value, expected: u16) -> Answer {
+        self.call(Method::POST, "/webhooks").signed_in(user).json(body).expect(expected).await
+    }
+
+    /// Creates a webhook for `user` calling `url` on `events`; returns it with its secret.
+    pub async fn create_webhook(&self, user: &TestUser, url: &str, events: &[&str]) -> Value {
+        self.post_webhook(user, &json!({"url": url, "events": events}), 201).await.json()
+    }
+
+    pub async fn get_webhook(&self, user: &TestUser, id: &str, expected: u16) -> Answer {
+        self.call(Method::GET, &format!("/webhooks/{id}")).signed_in(user).expect(expected).await
+    }
+
+    pub async fn delete_webhook(&self, user: &TestUser, id: &str, expected: u16) -> Answer {
+        self.call(Method::DELETE, &format!("/webhooks/{id}")).signed_in(user).expect(expected).await
+    }
+
+    /// `GET /webhooks/{id}/deliveries` with `query` (`""` or `"?status=dead&..."`).
+    pub async fn get_deliveries(&self, user: &TestUser, id: &str, query: &str, expected: u16) -> Answer {
+        self.call(Method::GET, &format!("/webhooks/{id}/deliveries{query}")).signed_in(user).expect(expected).await
+    }
+
+    pub async fn retry_delivery(&self, user: &TestUser, id: &str, delivery: &str, expected: u16) -> Answer {
+        self.call(Method::POST, &format!("/webhooks/{id}/deliveries/{delivery}/retry"))
+            .signed_in(user)
+            .expect(expected)
+            .await
     }
 }
