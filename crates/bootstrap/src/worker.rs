@@ -151,6 +151,9 @@ async fn dispatch_loop(worker: Worker, deliveries_ready: Arc<Notify>, stop: Canc
     let mut in_flight: HashMap<tokio::task::Id, InFlight> = HashMap::new();
     let mut done: Vec<Attempted> = Vec::new();
     let mut failures = 0;
+    // The earliest instant a delivery this worker handled is due again (a retry, a postponement), so that it is
+    // attempted on time rather than at the next fallback poll.
+    let mut next_due: Option<tokio::time::Instant> = None;
     loop {
         while let Some(joined) = set.try_join_next_with_id() {
             let (id, result) = split(joined);
@@ -158,6 +161,9 @@ async fn dispatch_loop(worker: Worker, deliveries_ready: Arc<Notify>, stop: Canc
             done.extend(result);
         }
         if !done.is_empty() {
+            for at in done.iter().filter_map(Attempted::due_again) {
+                next_due = earliest(next_due, tokio::time::Instant::now() + dispatcher.until(at) + DUE_MARGIN);
+            }
             if let Err(err) = dispatcher.record(&done).await {
                 tracing::warn!(error = %err, count = done.len(), "attempts not recorded; their claims will expire");
             }
@@ -191,9 +197,10 @@ async fn dispatch_loop(worker: Worker, deliveries_ready: Arc<Notify>, stop: Canc
                     if !busy.is_empty() {
                         // This receiver already has its share in flight: its other deliveries wait a moment
                         // (no attempt spent) so the slots go to other receivers.
-                        if let Err(err) = dispatcher.postpone(&busy, Duration::from_secs(1)).await {
+                        if let Err(err) = dispatcher.postpone(&busy, BUSY_RECEIVER_PAUSE).await {
                             tracing::warn!(error = %err, "claims not released; they will expire");
                         }
+                        next_due = earliest(next_due, tokio::time::Instant::now() + BUSY_RECEIVER_PAUSE + DUE_MARGIN);
                     }
                 }
                 Err(err) => {
@@ -206,6 +213,9 @@ async fn dispatch_loop(worker: Worker, deliveries_ready: Arc<Notify>, stop: Canc
         if more && failures == 0 {
             continue;
         }
+        let now = tokio::time::Instant::now();
+        next_due = next_due.filter(|due| *due > now);
+        let wake = next_due.map_or(now + pause, |due| due.min(now + pause));
         tokio::select! {
             () = stop.cancelled() => break,
             () = deliveries_ready.notified() => {}
@@ -215,10 +225,19 @@ async fn dispatch_loop(worker: Worker, deliveries_ready: Arc<Notify>, stop: Canc
                 in_flight.remove(&id);
                 done.extend(result);
             }
-            () = tokio::time::sleep(pause) => {}
+            () = tokio::time::sleep_until(wake) => {}
         }
     }
     wind_down(&dispatcher, set, in_flight, done, limits.grace).await;
+}
+
+/// How long a receiver that has its share in flight leaves its other claimed deliveries waiting.
+const BUSY_RECEIVER_PAUSE: Duration = Duration::from_secs(1);
+/// Wake a little after a delivery is due, so that the claim sees it due.
+const DUE_MARGIN: Duration = Duration::from_millis(5);
+
+fn earliest(current: Option<tokio::time::Instant>, candidate: tokio::time::Instant) -> Option<tokio::time::Instant> {
+    Some(current.map_or(candidate, |c| c.min(candidate)))
 }
 
 fn split(joined: Result<(tokio::task::Id, Attempted), tokio::task::JoinError>) -> (tokio::task::Id, Option<Attempted>) {

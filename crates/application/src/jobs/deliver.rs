@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use taskflow_domain::breaker::{BreakerPolicy, CallKind, Permit};
+use taskflow_domain::breaker::{BreakerPolicy, BreakerState, CallKind, Permit};
 use taskflow_domain::ports::{AttemptRecord, ClaimedDelivery, Clock, DeliveryQueue, LeaseToken};
 use taskflow_domain::webhook::{AttemptOutcome, RetryPolicy};
 use taskflow_domain::{DeliveryId, RepoError};
@@ -28,6 +28,9 @@ pub struct DeliverySettings {
     pub lease: Duration,
 }
 
+/// How soon deliveries held back by a receiver's probe look again.
+const PROBE_RECHECK: TimeDelta = TimeDelta::seconds(1);
+
 /// What became of one claimed delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attempted {
@@ -42,6 +45,17 @@ pub enum Attempted {
         /// When it may be tried again.
         until: DateTime<Utc>,
     },
+}
+
+impl Attempted {
+    /// When the delivery is due again, if it is still open (a failure with attempts left, or a postponement).
+    #[must_use]
+    pub const fn due_again(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Made(record) => record.next_attempt_at,
+            Self::Postponed { until, .. } => Some(*until),
+        }
+    }
 }
 
 /// Claims, attempts and records deliveries. Cheap to share.
@@ -75,6 +89,12 @@ impl Dispatcher {
         &self.settings
     }
 
+    /// How long until `at` by the dispatcher's clock (zero when it has passed).
+    #[must_use]
+    pub fn until(&self, at: DateTime<Utc>) -> Duration {
+        (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO)
+    }
+
     /// Claims up to `limit` due deliveries.
     ///
     /// # Errors
@@ -92,7 +112,9 @@ impl Dispatcher {
         let kind = match self.breakers.permit(claimed.webhook_id, policy, started).await {
             Ok(Permit::Reject { retry_at }) => {
                 metrics::counter!(WEBHOOK_BREAKER_REJECTIONS).increment(1);
-                return Attempted::Postponed { id: claimed.id, lease: claimed.lease, until: retry_at };
+                let until = self.postponed_until(claimed, retry_at, started).await;
+                tracing::debug!(delivery_id = %claimed.id, %until, "receiver's breaker refused; postponed");
+                return Attempted::Postponed { id: claimed.id, lease: claimed.lease, until };
             }
             Ok(permit) => permit.kind().unwrap_or(CallKind::Regular),
             Err(err) => {
@@ -135,6 +157,24 @@ impl Dispatcher {
             at: started,
             next_attempt_at,
         })
+    }
+
+    /// When a delivery refused by its receiver's breaker is due again. An open breaker says when its cool-down
+    /// ends. A half-open one names its probe's deadline, which is far off (a whole attempt's time), while the probe
+    /// itself usually answers within moments and, if it succeeds, closes the breaker: those deliveries look again
+    /// after [`PROBE_RECHECK`] instead.
+    async fn postponed_until(
+        &self,
+        claimed: &ClaimedDelivery,
+        retry_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        // Read after the refusal: the probe may have closed or reopened the breaker meanwhile, so only the state
+        // as it is now says how long to wait.
+        match self.breakers.state(claimed.webhook_id).await {
+            Ok(BreakerState::Open { until }) => until,
+            Ok(_) | Err(_) => retry_at.min(now + PROBE_RECHECK),
+        }
     }
 
     /// Records attempts and postponements, ending their claims.
