@@ -156,8 +156,14 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
 /// A second instance of `app`'s application on the same database and Redis prefix (PostgreSQL only), as a
 /// second process of a deployment would be. Drop it before `app`: `app` owns the database.
 pub async fn spawn_second_instance(app: &TestApp) -> TestApp {
+    spawn_second_instance_with(app, |_| {}).await
+}
+
+/// [`spawn_second_instance`] with `adjust` applied to its configuration (its own worker settings, say).
+pub async fn spawn_second_instance_with(app: &TestApp, adjust: impl FnOnce(&mut Config)) -> TestApp {
     assert_eq!(app.backend, Backend::Postgres, "instances share state only through PostgreSQL");
-    let config = app.config.clone();
+    let mut config = app.config.clone();
+    adjust(&mut config);
     let second = Application::build(&config).await.expect("the second instance builds");
     let address = format!("http://127.0.0.1:{}", second.port());
     let stop = CancellationToken::new();

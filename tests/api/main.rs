@@ -34,3 +34,4 @@ mod task_listing;
 mod tasks;
 mod users;
 mod webhooks;
+mod worker_shutdown;

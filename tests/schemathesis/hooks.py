@@ -1,10 +1,18 @@
 """Schemathesis hooks of the conformance test: what the OpenAPI document states in words but cannot express."""
 
+import re
+
 import schemathesis
 
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
+    """Runs before every call, in every phase."""
+    _paging(case)
+    _webhook_urls(case)
+
+
+def _paging(case):
     """Paging of `GET /tasks`, which parameters alone cannot describe. Runs before every call, in every phase.
 
     - `page` (offset paging) and `cursor` (keyset paging) exclude each other (400): a request with both loses its
@@ -20,3 +28,23 @@ def before_call(context, case, kwargs):
             del case.query["cursor"]
         else:
             case.query["cursor"] = ""
+
+
+# The pattern of the `WebhookUrl` schema (components.schemas.WebhookUrl), and a public address literal.
+_WEBHOOK_URL = re.compile(r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+(?:[/?#][^\s]*)?$")
+_PUBLIC_RECEIVER = "https://1.1.1.1/hook"
+
+
+def _webhook_urls(case):
+    """Webhook URLs must be, and resolve only to, public addresses; the document says so in words. A generated host
+    name does not resolve on a machine without DNS, so a schema-valid `url` becomes a public address literal (no
+    lookup needed). An invalid `url` is left as it is, so negative cases stay negative.
+    """
+    is_webhook_write = (case.method.upper() == "POST" and case.path == "/webhooks") or (
+        case.method.upper() == "PATCH" and case.path == "/webhooks/{id}"
+    )
+    if not is_webhook_write or not isinstance(case.body, dict):
+        return
+    url = case.body.get("url")
+    if isinstance(url, str) and len(url) <= 2048 and _WEBHOOK_URL.match(url):
+        case.body["url"] = _PUBLIC_RECEIVER

@@ -57,6 +57,8 @@ impl EventEncoder for Body {
 /// Permits everything, or rejects everything until a given instant; records what it is told.
 struct FixedBreaker {
     reject_until: Option<DateTime<Utc>>,
+    /// The state read after a refusal: `None` for open until `reject_until`.
+    state: Option<BreakerState>,
     recorded: Mutex<Vec<(CallKind, bool)>>,
 }
 
@@ -77,7 +79,8 @@ impl BreakerStore for FixedBreaker {
         Ok(BreakerState::Closed { failures: 0 })
     }
     async fn state(&self, _: WebhookId) -> Result<BreakerState, RepoError> {
-        Ok(BreakerState::Closed { failures: 0 })
+        let open = self.reject_until.map_or(BreakerState::CLOSED, |until| BreakerState::Open { until });
+        Ok(self.state.unwrap_or(open))
     }
     async fn reset(&self, _: WebhookId) -> Result<(), RepoError> {
         Ok(())
@@ -130,8 +133,12 @@ struct Rig {
 }
 
 fn rig(answers: Vec<AttemptOutcome>, reject_until: Option<DateTime<Utc>>) -> Rig {
+    rig_with(answers, reject_until, None)
+}
+
+fn rig_with(answers: Vec<AttemptOutcome>, reject_until: Option<DateTime<Utc>>, state: Option<BreakerState>) -> Rig {
     let sender = Arc::new(ScriptedSender { answers: Mutex::new(answers), ..ScriptedSender::default() });
-    let breaker = Arc::new(FixedBreaker { reject_until, recorded: Mutex::default() });
+    let breaker = Arc::new(FixedBreaker { reject_until, state, recorded: Mutex::default() });
     let settings = DeliverySettings {
         retry: RetryPolicy::new(TimeDelta::seconds(5), 3),
         breaker: BreakerPolicy::new(5, TimeDelta::seconds(60), TimeDelta::seconds(30)),
@@ -210,4 +217,13 @@ async fn an_open_breaker_postpones_without_sending_or_spending_an_attempt() {
     let c = claimed(1);
     assert_eq!(r.dispatcher.attempt(&c).await, Attempted::Postponed { id: c.id, lease: c.lease, until });
     assert!(r.sender.sent.lock().unwrap().is_empty(), "the receiver is not called");
+}
+
+#[tokio::test]
+async fn deliveries_held_back_by_a_probe_look_again_within_a_second_not_at_its_deadline() {
+    // The refusal names the probe's deadline, far off; the probe itself answers in moments.
+    let deadline = t0() + TimeDelta::seconds(40);
+    let r = rig_with(vec![], Some(deadline), Some(BreakerState::HalfOpen { probe_deadline: deadline }));
+    let Attempted::Postponed { until, .. } = r.dispatcher.attempt(&claimed(1)).await else { panic!("postponed") };
+    assert_eq!(until, t0() + TimeDelta::seconds(1));
 }
