@@ -23,30 +23,23 @@ const WAIT: Duration = Duration::from_secs(10);
 /// How often the delivery listing is polled.
 const POLL: Duration = Duration::from_millis(50);
 /// `overdue_scan_secs` of these servers.
-const SCAN: Duration = Duration::from_secs(1);
+const SCAN_SECS: u32 = 1;
+const SCAN: Duration = Duration::from_secs(SCAN_SECS as u64);
 
 const ALL_EVENTS: [&str; 5] = ["task.created", "task.updated", "task.completed", "task.deleted", "task.overdue"];
 
 /// Starts the application with its worker on, loopback receivers allowed, a 100 ms retry base, 4 attempts, a
-/// breaker of 5 failures and 1 s, and a 1 s overdue scan; `overrides` (by `Config` field name) win.
-///
-/// The settings go through `Config`'s serde form so an unknown name fails loudly with that name.
-async fn spawn_worker_app(backend: Backend, overrides: &Value) -> TestApp {
+/// breaker of 5 failures and 1 s, and a 1 s overdue scan; then `adjust` changes what one test needs.
+async fn spawn_worker_app(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
     spawn_app_with(backend, |config| {
-        let mut settings = serde_json::to_value(&*config).expect("a Config serializes");
-        let defaults = json!({
-            "worker": true,
-            "webhook_allow_private": true,
-            "webhook_retry_base_ms": 100,
-            "webhook_max_attempts": 4,
-            "webhook_breaker_threshold": 5,
-            "webhook_breaker_cooldown_secs": 1,
-            "overdue_scan_secs": SCAN.as_secs(),
-        });
-        for (name, value) in defaults.as_object().into_iter().chain(overrides.as_object()).flatten() {
-            settings[name] = value.clone();
-        }
-        *config = serde_json::from_value::<Config>(settings).unwrap_or_else(|e| panic!("the test settings: {e}"));
+        config.worker = true;
+        config.webhook_allow_private = true;
+        config.webhook_retry_base_ms = 100;
+        config.webhook_max_attempts = 4;
+        config.webhook_breaker_threshold = 5;
+        config.webhook_breaker_cooldown_secs = 1;
+        config.overdue_scan_secs = SCAN_SECS;
+        adjust(config);
     })
     .await
 }
@@ -132,7 +125,7 @@ fn by_type(got: &[Received]) -> BTreeMap<String, Vec<&Received>> {
 
 async fn each_event_type_arrives_once_signed_and_only_at_its_owners_subscribed_webhooks(backend: Backend) {
     // Arrange
-    let app = spawn_worker_app(backend, &json!({})).await;
+    let app = spawn_worker_app(backend, |_| {}).await;
     let ann = app.register_user().await;
     let bob = app.register_user().await;
     let all = Receiver::start();
@@ -224,7 +217,7 @@ on_both_backends!(each_event_type_arrives_once_signed_and_only_at_its_owners_sub
 async fn a_receiver_answering_500_500_200_gets_exactly_three_attempts_with_growing_gaps(backend: Backend) {
     // Arrange
     let base = 250;
-    let app = spawn_worker_app(backend, &json!({"webhook_retry_base_ms": base})).await;
+    let app = spawn_worker_app(backend, |c| c.webhook_retry_base_ms = base).await;
     let ann = app.register_user().await;
     let receiver = Receiver::start();
     receiver.script([Reply::status(500), Reply::status(500)]);
@@ -257,7 +250,7 @@ on_both_backends!(a_receiver_answering_500_500_200_gets_exactly_three_attempts_w
 
 async fn a_receiver_that_always_fails_makes_the_delivery_dead_and_a_retry_revives_it(backend: Backend) {
     // Arrange
-    let app = spawn_worker_app(backend, &json!({})).await;
+    let app = spawn_worker_app(backend, |_| {}).await;
     let ann = app.register_user().await;
     let receiver = Receiver::start();
     receiver.answer_with(Reply::status(500));
@@ -296,7 +289,7 @@ on_both_backends!(a_receiver_that_always_fails_makes_the_delivery_dead_and_a_ret
 
 async fn a_receiver_slower_than_the_timeout_fails_with_timeout(backend: Backend) {
     // Arrange
-    let app = spawn_worker_app(backend, &json!({"webhook_timeout_ms": 300})).await;
+    let app = spawn_worker_app(backend, |c| c.webhook_timeout_ms = 300).await;
     let ann = app.register_user().await;
     let receiver = Receiver::start();
     receiver.answer_with(Reply::ok().after(Duration::from_millis(1500)));
@@ -316,7 +309,7 @@ on_both_backends!(a_receiver_slower_than_the_timeout_fails_with_timeout);
 
 async fn a_redirect_is_not_followed_and_counts_as_a_failure(backend: Backend) {
     // Arrange
-    let app = spawn_worker_app(backend, &json!({})).await;
+    let app = spawn_worker_app(backend, |_| {}).await;
     let ann = app.register_user().await;
     let target = Receiver::start();
     let receiver = Receiver::start();
@@ -338,7 +331,7 @@ on_both_backends!(a_redirect_is_not_followed_and_counts_as_a_failure);
 
 async fn a_410_deactivates_the_webhook_and_cancels_its_pending_deliveries(backend: Backend) {
     // Arrange: a first delivery fails and waits ~1 s for its retry.
-    let app = spawn_worker_app(backend, &json!({"webhook_retry_base_ms": 1000})).await;
+    let app = spawn_worker_app(backend, |c| c.webhook_retry_base_ms = 1000).await;
     let ann = app.register_user().await;
     let receiver = Receiver::start();
     receiver.script([Reply::status(500), Reply::status(410)]);
@@ -366,7 +359,7 @@ on_both_backends!(a_410_deactivates_the_webhook_and_cancels_its_pending_deliveri
 
 async fn a_429_with_retry_after_is_retried_no_sooner_than_it_asks(backend: Backend) {
     // Arrange
-    let app = spawn_worker_app(backend, &json!({})).await;
+    let app = spawn_worker_app(backend, |_| {}).await;
     let ann = app.register_user().await;
     let receiver = Receiver::start();
     receiver.script([Reply::status(429).header("retry-after", "1")]);
@@ -391,7 +384,7 @@ on_both_backends!(a_429_with_retry_after_is_retried_no_sooner_than_it_asks);
 
 async fn a_dead_receiver_opens_the_breaker_without_spending_attempts_and_loses_nothing(backend: Backend) {
     // Arrange: threshold 2, cool-down 1 s.
-    let app = spawn_worker_app(backend, &json!({"webhook_breaker_threshold": 2})).await;
+    let app = spawn_worker_app(backend, |c| c.webhook_breaker_threshold = 2).await;
     let ann = app.register_user().await;
     let receiver = Receiver::start();
     receiver.answer_with(Reply::status(500));
@@ -434,7 +427,7 @@ on_both_backends!(a_dead_receiver_opens_the_breaker_without_spending_attempts_an
 
 async fn a_slow_receiver_does_not_delay_a_healthy_one(backend: Backend) {
     // Arrange: a backlog of six 2-second deliveries for sam's receiver, in flight.
-    let app = spawn_worker_app(backend, &json!({})).await;
+    let app = spawn_worker_app(backend, |_| {}).await;
     let sam = app.register_user().await;
     let hal = app.register_user().await;
     let slow = Receiver::start();
@@ -499,7 +492,7 @@ on_both_backends!(webhooks_to_private_loopback_or_special_addresses_are_refused)
 
 async fn a_task_past_its_due_date_is_overdue_once_per_due_date(backend: Backend) {
     // Arrange
-    let app = spawn_worker_app(backend, &json!({})).await;
+    let app = spawn_worker_app(backend, |_| {}).await;
     let ann = app.register_user().await;
     let receiver = Receiver::start();
     subscribe(&app, &ann, &receiver.url(), &["task.overdue"]).await;
@@ -531,7 +524,7 @@ on_both_backends!(a_task_past_its_due_date_is_overdue_once_per_due_date);
 
 async fn deleting_a_webhook_cancels_its_pending_deliveries(backend: Backend) {
     // Arrange: the receiver is down, so the delivery fails and waits ~1 s for its retry.
-    let app = spawn_worker_app(backend, &json!({"webhook_retry_base_ms": 1000})).await;
+    let app = spawn_worker_app(backend, |c| c.webhook_retry_base_ms = 1000).await;
     let ann = app.register_user().await;
     let down = DownReceiver::new();
     let (hook, _) = subscribe(&app, &ann, &down.url(), &["task.created"]).await;
@@ -555,7 +548,7 @@ on_both_backends!(deleting_a_webhook_cancels_its_pending_deliveries);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_deliver_a_hundred_events_exactly_once_each() {
     // Arrange
-    let app = spawn_worker_app(Backend::Postgres, &json!({})).await;
+    let app = spawn_worker_app(Backend::Postgres, |_| {}).await;
     let second = spawn_second_instance(&app).await;
     let ann = app.register_user().await;
     let receiver = Receiver::start();
@@ -584,7 +577,7 @@ async fn two_instances_deliver_a_hundred_events_exactly_once_each() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolled_back_change_produces_no_delivery() {
     // Arrange
-    let app = spawn_worker_app(Backend::Postgres, &json!({})).await;
+    let app = spawn_worker_app(Backend::Postgres, |_| {}).await;
     let ann = app.register_user().await;
     let receiver = Receiver::start();
     subscribe(&app, &ann, &receiver.url(), &ALL_EVENTS).await;
