@@ -216,7 +216,7 @@ on_both_backends!(each_event_type_arrives_once_signed_and_only_at_its_owners_sub
 
 async fn a_receiver_answering_500_500_200_gets_exactly_three_attempts_with_growing_gaps(backend: Backend) {
     // Arrange
-    let base = 250;
+    let base = 500; // ±20 % jitter: the first gap is at most 600 ms, the second at least 800 ms
     let app = spawn_worker_app(backend, |c| c.webhook_retry_base_ms = base).await;
     let ann = app.register_user().await;
     let receiver = Receiver::start();
