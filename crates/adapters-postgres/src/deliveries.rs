@@ -184,11 +184,12 @@ impl DeliveryQueue for PgStorage {
         })
     }
 
-    async fn claim(
+    async fn claim_skipping(
         &self,
         limit: usize,
         now: DateTime<Utc>,
         lease: TimeDelta,
+        skip: &[WebhookId],
     ) -> Result<Vec<ClaimedDelivery>, RepoError> {
         if limit == 0 {
             return Ok(Vec::new());
@@ -196,6 +197,8 @@ impl DeliveryQueue for PgStorage {
         let until = now.checked_add_signed(lease).unwrap_or(DateTime::<Utc>::MAX_UTC);
         let mut sql = Sql::default();
         let (limit, now, until) = (sql.bind(limit_of(limit)), sql.bind(now), sql.bind(until));
+        let skip: Vec<Uuid> = skip.iter().map(WebhookId::as_uuid).collect();
+        let skip = sql.bind(skip);
         let event_columns: Vec<String> = EVENT_COLUMNS.iter().map(|c| format!("e.{c} AS event_{c}")).collect();
         let event_columns = event_columns.join(", ");
         // Attempts are counted when they finish, so a lease lost with its worker costs none.
@@ -203,6 +206,7 @@ impl DeliveryQueue for PgStorage {
             "WITH picked AS ( \
                 SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
                 WHERE d.status IN {OPEN} AND d.next_attempt_at <= {now} AND w.active \
+                    AND d.webhook_id <> ALL({skip}::uuid[]) \
                 ORDER BY d.next_attempt_at LIMIT {limit} FOR UPDATE OF d SKIP LOCKED \
              ), leased AS ( \
                 UPDATE webhook_deliveries d \
@@ -224,14 +228,17 @@ impl DeliveryQueue for PgStorage {
         if records.is_empty() {
             return Ok(());
         }
+        let ids: Vec<Uuid> = records.iter().map(|r| r.id.as_uuid()).collect();
         let batch: Vec<Settled> = records.iter().map(settle).collect();
         let batch = serde_json::to_value(&batch).map_err(RepoError::unexpected)?;
         let mut sql = Sql::default();
-        let batch = sql.bind(batch);
+        let (batch, ids) = (sql.bind(batch), sql.bind(ids));
         // One statement: only rows whose lease is still current change; each attempt is logged; a 410 deactivates
         // its webhook and cancels the webhook's other open deliveries. Rows of this batch are settled already (one
         // statement must not change a row twice), and rows another worker is finishing right now are skipped, not
-        // waited for: two workers cancelling each other's rows would deadlock.
+        // waited for: two workers cancelling each other's rows would deadlock. `d.id = ANY(ids)` beside the join
+        // makes the update primary-key probes whatever the planner guesses of `jsonb_to_recordset`'s size (without
+        // it, a hash join over a sequential scan of the whole table was seen once the table outgrew its statistics).
         let text = format!(
             "WITH input AS ( \
                 SELECT * FROM jsonb_to_recordset({batch}) AS i(id uuid, lease uuid, status text, code integer, \
@@ -241,7 +248,7 @@ impl DeliveryQueue for PgStorage {
                 SET status = i.status, attempts = d.attempts + 1, next_attempt_at = i.next_at, lease_token = NULL, \
                     lease_expires_at = NULL, last_status_code = i.code, last_error = i.error, \
                     duration_ms = i.duration_ms, updated_at = i.at \
-                FROM input i WHERE d.id = i.id AND d.lease_token = i.lease \
+                FROM input i WHERE d.id = ANY({ids}::uuid[]) AND d.id = i.id AND d.lease_token = i.lease \
                 RETURNING d.id, d.webhook_id, d.attempts, i.at, i.code, i.error, i.duration_ms, i.gone \
              ), logged AS ( \
                 INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, error, duration_ms) \

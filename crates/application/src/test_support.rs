@@ -245,11 +245,12 @@ impl taskflow_domain::ports::DeliveryQueue for ListedDeliveries {
     ) -> Result<taskflow_domain::ports::RelayOutcome, RepoError> {
         Ok(taskflow_domain::ports::RelayOutcome::default())
     }
-    async fn claim(
+    async fn claim_skipping(
         &self,
         _: usize,
         _: chrono::DateTime<Utc>,
         _: chrono::TimeDelta,
+        _: &[taskflow_domain::WebhookId],
     ) -> Result<Vec<taskflow_domain::ports::ClaimedDelivery>, RepoError> {
         Ok(Vec::new())
     }

@@ -5,13 +5,13 @@
 //! On stop: no new claims; attempts in flight get the grace period, then are aborted and their claims released
 //! (due again at once, no attempt spent); the scheduler role is given up.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use taskflow_application::jobs::{Attempted, Dispatcher, Maintenance, WEBHOOK_IN_FLIGHT};
 use taskflow_application::ports::WorkSignal;
-use taskflow_domain::ports::LeaseToken;
+use taskflow_domain::ports::{ClaimedDelivery, LeaseToken};
 use taskflow_domain::{DeliveryId, WebhookId};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -119,7 +119,9 @@ async fn periodic_loop(maintenance: Maintenance, dispatcher: Dispatcher, stop: C
                 Err(err) => tracing::warn!(error = %err, "periodic jobs failed; retrying next period"),
             }
         }
-        if let Err(err) = maintenance.report().await {
+        // The queue's figures are the deployment's, so only the scheduler counts them (a count over the delivery
+        // table, not one per instance every few seconds).
+        if held && let Err(err) = maintenance.report().await {
             tracing::debug!(error = %err, "queue figures not read");
         }
         if let Err(err) = dispatcher.report().await {
@@ -145,19 +147,93 @@ struct InFlight {
     claim: (DeliveryId, LeaseToken),
 }
 
+/// The claimed deliveries of this worker: attempts in flight, and per receiver a short line of claimed deliveries
+/// waiting for one of its slots (they keep their claim: an attempt takes at most the sender's timeout and a claim
+/// lasts that plus a margin, and the line is no longer than the receiver's share, so none waits past its claim).
+struct Slots {
+    set: JoinSet<Attempted>,
+    in_flight: HashMap<tokio::task::Id, InFlight>,
+    waiting: HashMap<WebhookId, VecDeque<ClaimedDelivery>>,
+    limits: WorkerLimits,
+}
+
+impl Slots {
+    fn busy(&self, receiver: WebhookId) -> usize {
+        self.in_flight.values().filter(|s| s.receiver == receiver).count()
+    }
+
+    fn waiting_count(&self) -> usize {
+        self.waiting.values().map(VecDeque::len).sum()
+    }
+
+    /// Room for new claims: the overall bound less what is in flight or waiting, and at most one receiver's share
+    /// per claim. A receiver left out of the claim (see [`Self::full`]) has room for its share in flight or in line,
+    /// so whatever one claim brings for it is started or lined up, never handed back.
+    fn free(&self) -> usize {
+        self.limits.max_in_flight.saturating_sub(self.set.len() + self.waiting_count()).min(self.limits.per_receiver)
+    }
+
+    /// The receivers whose share is taken (in flight plus in line): the next claim leaves them out.
+    fn full(&self) -> Vec<WebhookId> {
+        let mut taken: HashMap<WebhookId, usize> = HashMap::new();
+        for slot in self.in_flight.values() {
+            *taken.entry(slot.receiver).or_default() += 1;
+        }
+        for (receiver, line) in &self.waiting {
+            *taken.entry(*receiver).or_default() += line.len();
+        }
+        taken.into_iter().filter(|(_, n)| *n >= self.limits.per_receiver).map(|(r, _)| r).collect()
+    }
+
+    fn start(&mut self, dispatcher: &Dispatcher, delivery: ClaimedDelivery) {
+        let claim = (delivery.id, delivery.lease);
+        let receiver = delivery.webhook_id;
+        let d = dispatcher.clone();
+        let handle = self.set.spawn(async move { d.attempt(&delivery).await });
+        self.in_flight.insert(handle.id(), InFlight { receiver, claim });
+    }
+
+    /// Starts `delivery` if its receiver has a free slot, else lines it up if the line has room; else gives it
+    /// back (to be released).
+    fn take(&mut self, dispatcher: &Dispatcher, delivery: ClaimedDelivery) -> Option<(DeliveryId, LeaseToken)> {
+        let receiver = delivery.webhook_id;
+        if self.busy(receiver) < self.limits.per_receiver {
+            self.start(dispatcher, delivery);
+            return None;
+        }
+        let line = self.waiting.entry(receiver).or_default();
+        if line.len() < self.limits.per_receiver {
+            line.push_back(delivery);
+            return None;
+        }
+        Some((delivery.id, delivery.lease))
+    }
+
+    /// An attempt ended: its slot goes to the next delivery waiting for the same receiver.
+    fn settle(&mut self, dispatcher: &Dispatcher, id: tokio::task::Id) {
+        let Some(slot) = self.in_flight.remove(&id) else { return };
+        let next = self.waiting.get_mut(&slot.receiver).and_then(VecDeque::pop_front);
+        if self.waiting.get(&slot.receiver).is_some_and(VecDeque::is_empty) {
+            self.waiting.remove(&slot.receiver);
+        }
+        if let Some(next) = next {
+            self.start(dispatcher, next);
+        }
+    }
+}
+
 async fn dispatch_loop(worker: Worker, deliveries_ready: Arc<Notify>, stop: CancellationToken) {
     let Worker { dispatcher, signal, limits, .. } = worker;
-    let mut set: JoinSet<Attempted> = JoinSet::new();
-    let mut in_flight: HashMap<tokio::task::Id, InFlight> = HashMap::new();
+    let mut slots = Slots { set: JoinSet::new(), in_flight: HashMap::new(), waiting: HashMap::new(), limits };
     let mut done: Vec<Attempted> = Vec::new();
     let mut failures = 0;
     // The earliest instant a delivery this worker handled is due again (a retry, a postponement), so that it is
     // attempted on time rather than at the next fallback poll.
     let mut next_due: Option<tokio::time::Instant> = None;
     loop {
-        while let Some(joined) = set.try_join_next_with_id() {
+        while let Some(joined) = slots.set.try_join_next_with_id() {
             let (id, result) = split(joined);
-            in_flight.remove(&id);
+            slots.settle(&dispatcher, id);
             done.extend(result);
         }
         if !done.is_empty() {
@@ -169,34 +245,23 @@ async fn dispatch_loop(worker: Worker, deliveries_ready: Arc<Notify>, stop: Canc
             }
             done.clear();
         }
-        metrics::gauge!(WEBHOOK_IN_FLIGHT).set(set.len() as f64);
+        metrics::gauge!(WEBHOOK_IN_FLIGHT).set(slots.set.len() as f64);
         if stop.is_cancelled() {
             break;
         }
-        let free = limits.max_in_flight.saturating_sub(set.len());
+        let free = slots.free();
         let mut more = false;
         let mut pause = limits.fallback_poll;
         if free > 0 {
-            match dispatcher.claim(free).await {
+            match dispatcher.claim(free, &slots.full()).await {
                 Ok(claimed) => {
                     failures = 0;
                     more = claimed.len() == free;
-                    let mut busy = Vec::new();
-                    for delivery in claimed {
-                        let count = in_flight.values().filter(|s| s.receiver == delivery.webhook_id).count();
-                        if count >= limits.per_receiver {
-                            busy.push((delivery.id, delivery.lease));
-                            continue;
-                        }
-                        let claim = (delivery.id, delivery.lease);
-                        let receiver = delivery.webhook_id;
-                        let d = dispatcher.clone();
-                        let handle = set.spawn(async move { d.attempt(&delivery).await });
-                        in_flight.insert(handle.id(), InFlight { receiver, claim });
-                    }
+                    let busy: Vec<_> = claimed.into_iter().filter_map(|d| slots.take(&dispatcher, d)).collect();
                     if !busy.is_empty() {
-                        // This receiver already has its share in flight: its other deliveries wait a moment
-                        // (no attempt spent) so the slots go to other receivers.
+                        // This receiver has its share in flight and a full line: its other deliveries wait a moment
+                        // (no attempt spent), so the claims go to other receivers.
+                        more = false;
                         if let Err(err) = dispatcher.postpone(&busy, BUSY_RECEIVER_PAUSE).await {
                             tracing::warn!(error = %err, "claims not released; they will expire");
                         }
@@ -210,7 +275,7 @@ async fn dispatch_loop(worker: Worker, deliveries_ready: Arc<Notify>, stop: Canc
                 }
             }
         }
-        if more && failures == 0 {
+        if more && failures == 0 && slots.free() > 0 {
             continue;
         }
         let now = tokio::time::Instant::now();
@@ -220,15 +285,15 @@ async fn dispatch_loop(worker: Worker, deliveries_ready: Arc<Notify>, stop: Canc
             () = stop.cancelled() => break,
             () = deliveries_ready.notified() => {}
             () = signal.wait() => {}
-            Some(joined) = set.join_next_with_id(), if !set.is_empty() => {
+            Some(joined) = slots.set.join_next_with_id(), if !slots.set.is_empty() => {
                 let (id, result) = split(joined);
-                in_flight.remove(&id);
+                slots.settle(&dispatcher, id);
                 done.extend(result);
             }
             () = tokio::time::sleep_until(wake) => {}
         }
     }
-    wind_down(&dispatcher, set, in_flight, done, limits.grace).await;
+    wind_down(&dispatcher, slots, done, limits.grace).await;
 }
 
 /// How long a receiver that has its share in flight leaves its other claimed deliveries waiting.
@@ -247,14 +312,10 @@ fn split(joined: Result<(tokio::task::Id, Attempted), tokio::task::JoinError>) -
     }
 }
 
-/// Lets attempts in flight finish within `grace`, records them, and releases the claims of those that did not.
-async fn wind_down(
-    dispatcher: &Dispatcher,
-    mut set: JoinSet<Attempted>,
-    mut in_flight: HashMap<tokio::task::Id, InFlight>,
-    mut done: Vec<Attempted>,
-    grace: Duration,
-) {
+/// Lets attempts in flight finish within `grace`, records them, and releases the claims of those that did not
+/// finish and of those still waiting for a slot.
+async fn wind_down(dispatcher: &Dispatcher, slots: Slots, mut done: Vec<Attempted>, grace: Duration) {
+    let Slots { mut set, mut in_flight, waiting, .. } = slots;
     let deadline = tokio::time::Instant::now() + grace;
     while !set.is_empty() {
         match tokio::time::timeout_at(deadline, set.join_next_with_id()).await {
@@ -274,7 +335,11 @@ async fn wind_down(
     if let Err(err) = dispatcher.record(&done).await {
         tracing::warn!(error = %err, "attempts not recorded at shutdown; their claims will expire");
     }
-    let unfinished: Vec<_> = in_flight.into_values().map(|s| s.claim).collect();
+    let unfinished: Vec<_> = in_flight
+        .into_values()
+        .map(|s| s.claim)
+        .chain(waiting.into_values().flatten().map(|d| (d.id, d.lease)))
+        .collect();
     if !unfinished.is_empty() {
         tracing::info!(count = unfinished.len(), "releasing the claims of unfinished attempts");
         if let Err(err) = dispatcher.release_now(&unfinished).await {

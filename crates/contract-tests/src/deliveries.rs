@@ -222,6 +222,26 @@ pub async fn a_claim_leases_due_deliveries_with_their_webhook_and_event(ports: Q
     assert!(again.is_empty(), "a leased delivery is not claimed again while its lease runs");
 }
 
+/// A claim can leave out receivers (those that already have their share of a worker's attempts).
+pub async fn a_claim_skips_the_receivers_it_is_told_to(ports: QueuePorts) {
+    // Arrange: one event, two webhooks of its owner
+    let ann = stored_user(&ports.storage, "ann").await;
+    let busy = stored_webhook(&ports, ann.id(), &ALL_KINDS).await;
+    let free = stored_webhook(&ports, ann.id(), &ALL_KINDS).await;
+    let task = stored_task(&ports, ann.id()).await;
+    commit_event(&ports, TaskEventKind::Created, &task).await;
+    ports.deliveries.relay(10, at(1)).await.expect("relay");
+
+    // Act
+    let skipping = ports.deliveries.claim_skipping(10, at(1), LEASE, &[busy.id()]).await.expect("claim");
+    let rest = ports.deliveries.claim(10, at(1), LEASE).await.expect("claim");
+
+    // Assert
+    let receivers = |c: &[ClaimedDelivery]| c.iter().map(|c| c.webhook_id).collect::<Vec<_>>();
+    assert_eq!(receivers(&skipping), [free.id()], "the skipped receiver's delivery is left");
+    assert_eq!(receivers(&rest), [busy.id()], "and claimed by the next claim that does not skip it");
+}
+
 /// Deliveries of a paused webhook wait, and are claimed once it is resumed.
 pub async fn deliveries_of_inactive_webhooks_are_not_claimed(ports: QueuePorts) {
     // Arrange
@@ -606,6 +626,7 @@ macro_rules! __delivery_cases {
                 concurrent_relays_relay_each_event_once,
                 a_rolled_back_unit_of_work_produces_no_delivery,
                 a_claim_leases_due_deliveries_with_their_webhook_and_event,
+                a_claim_skips_the_receivers_it_is_told_to,
                 deliveries_of_inactive_webhooks_are_not_claimed,
                 concurrent_claims_never_return_the_same_delivery,
                 an_expired_lease_makes_the_delivery_claimable_again,

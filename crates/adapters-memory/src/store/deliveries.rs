@@ -114,11 +114,12 @@ impl DeliveryQueue for InMemoryStore {
         Ok(RelayOutcome { events: events.len(), deliveries })
     }
 
-    async fn claim(
+    async fn claim_skipping(
         &self,
         limit: usize,
         now: DateTime<Utc>,
         lease: TimeDelta,
+        skip: &[WebhookId],
     ) -> Result<Vec<ClaimedDelivery>, RepoError> {
         let until = now.checked_add_signed(lease).unwrap_or(DateTime::<Utc>::MAX_UTC);
         let mut guard = write(&self.shared.tables);
@@ -127,7 +128,7 @@ impl DeliveryQueue for InMemoryStore {
         let mut due: Vec<(DateTime<Utc>, DeliveryId)> = hooks
             .deliveries
             .values()
-            .filter(|r| r.delivery.status.is_open())
+            .filter(|r| r.delivery.status.is_open() && !skip.contains(&r.delivery.webhook_id))
             .filter(|r| hooks.webhooks.get(&r.delivery.webhook_id).is_some_and(Webhook::active))
             .filter_map(|r| r.delivery.next_attempt_at.filter(|at| *at <= now).map(|at| (at, r.delivery.id)))
             .collect();

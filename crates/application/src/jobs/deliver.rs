@@ -1,14 +1,15 @@
 //! Attempting deliveries: the breaker is asked first, the event is posted, the breaker and the delivery record the
 //! outcome, and a failure is scheduled again by the [`RetryPolicy`] or ends `dead`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use taskflow_domain::breaker::{BreakerPolicy, BreakerState, CallKind, Permit};
 use taskflow_domain::ports::{AttemptRecord, ClaimedDelivery, Clock, DeliveryQueue, LeaseToken};
 use taskflow_domain::webhook::{AttemptOutcome, RetryPolicy};
-use taskflow_domain::{DeliveryId, RepoError};
+use taskflow_domain::{DeliveryId, RepoError, WebhookId};
 
 use super::metrics_names::{
     WEBHOOK_ATTEMPTS, WEBHOOK_BREAKER_REJECTIONS, WEBHOOK_BREAKERS_OPEN, WEBHOOK_DELIVERY_LATENCY,
@@ -67,7 +68,16 @@ pub struct Dispatcher {
     breakers: Arc<dyn BreakerStore>,
     clock: Arc<dyn Clock>,
     settings: DeliverySettings,
+    /// Receivers whose shared breaker this instance last saw closed with no failure, and when.
+    healthy: Arc<Mutex<HashMap<WebhookId, DateTime<Utc>>>>,
 }
+
+/// How long a receiver seen healthy is called without asking its shared breaker (and its successes are not
+/// reported): the breaker costs no round trip while a receiver answers well, and a breaker opened by another
+/// instance is obeyed here within this time.
+const HEALTHY_FOR: TimeDelta = TimeDelta::seconds(1);
+/// Receivers remembered as healthy at most (the memory is cleared past this: it is only a shortcut).
+const HEALTHY_MAX: usize = 10_000;
 
 impl Dispatcher {
     /// A dispatcher over these ports.
@@ -80,7 +90,7 @@ impl Dispatcher {
         clock: Arc<dyn Clock>,
         settings: DeliverySettings,
     ) -> Self {
-        Self { queue, sender, encoder, breakers, clock, settings }
+        Self { queue, sender, encoder, breakers, clock, settings, healthy: Arc::default() }
     }
 
     /// The settings.
@@ -95,13 +105,13 @@ impl Dispatcher {
         (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO)
     }
 
-    /// Claims up to `limit` due deliveries.
+    /// Claims up to `limit` due deliveries, none of the receivers in `skip`.
     ///
     /// # Errors
     /// When the queue cannot be reached.
-    pub async fn claim(&self, limit: usize) -> Result<Vec<ClaimedDelivery>, RepoError> {
+    pub async fn claim(&self, limit: usize, skip: &[WebhookId]) -> Result<Vec<ClaimedDelivery>, RepoError> {
         let lease = TimeDelta::from_std(self.settings.lease).unwrap_or(TimeDelta::minutes(1));
-        self.queue.claim(limit, self.clock.now(), lease).await
+        self.queue.claim_skipping(limit, self.clock.now(), lease, skip).await
     }
 
     /// Attempts one claimed delivery (unless its receiver's breaker is open). Never fails: a breaker store that
@@ -109,7 +119,13 @@ impl Dispatcher {
     pub async fn attempt(&self, claimed: &ClaimedDelivery) -> Attempted {
         let policy = &self.settings.breaker;
         let started = self.clock.now();
-        let kind = match self.breakers.permit(claimed.webhook_id, policy, started).await {
+        let seen_healthy = self.seen_healthy(claimed.webhook_id, started);
+        let permit = if seen_healthy {
+            Ok(Permit::Call)
+        } else {
+            self.breakers.permit(claimed.webhook_id, policy, started).await
+        };
+        let kind = match permit {
             Ok(Permit::Reject { retry_at }) => {
                 metrics::counter!(WEBHOOK_BREAKER_REJECTIONS).increment(1);
                 let until = self.postponed_until(claimed, retry_at, started).await;
@@ -136,8 +152,11 @@ impl Dispatcher {
             })
             .await;
         let finished = self.clock.now();
-        if let Err(err) = self.breakers.record(claimed.webhook_id, kind, outcome.is_success(), policy, finished).await {
-            tracing::warn!(error = %err, webhook_id = %claimed.webhook_id, "breaker not updated");
+        if !(seen_healthy && outcome.is_success()) {
+            match self.breakers.record(claimed.webhook_id, kind, outcome.is_success(), policy, finished).await {
+                Ok(state) => self.remember(claimed.webhook_id, state, finished),
+                Err(err) => tracing::warn!(error = %err, webhook_id = %claimed.webhook_id, "breaker not updated"),
+            }
         }
         let next_attempt_at = match outcome {
             AttemptOutcome::Failed { retry_after, .. } => self.settings.retry.next_attempt(
@@ -157,6 +176,23 @@ impl Dispatcher {
             at: started,
             next_attempt_at,
         })
+    }
+
+    fn seen_healthy(&self, receiver: WebhookId, now: DateTime<Utc>) -> bool {
+        let healthy = self.healthy.lock().unwrap_or_else(PoisonError::into_inner);
+        healthy.get(&receiver).is_some_and(|seen| now - *seen < HEALTHY_FOR)
+    }
+
+    fn remember(&self, receiver: WebhookId, state: BreakerState, now: DateTime<Utc>) {
+        let mut healthy = self.healthy.lock().unwrap_or_else(PoisonError::into_inner);
+        if state == BreakerState::CLOSED {
+            if healthy.len() >= HEALTHY_MAX {
+                healthy.clear();
+            }
+            healthy.insert(receiver, now);
+        } else {
+            healthy.remove(&receiver);
+        }
     }
 
     /// When a delivery refused by its receiver's breaker is due again. An open breaker says when its cool-down

@@ -76,7 +76,7 @@ impl BreakerStore for FixedBreaker {
         _: DateTime<Utc>,
     ) -> Result<BreakerState, RepoError> {
         self.recorded.lock().unwrap().push((kind, success));
-        Ok(BreakerState::Closed { failures: 0 })
+        Ok(BreakerState::Closed { failures: u32::from(!success) })
     }
     async fn state(&self, _: WebhookId) -> Result<BreakerState, RepoError> {
         let open = self.reject_until.map_or(BreakerState::CLOSED, |until| BreakerState::Open { until });
@@ -98,7 +98,13 @@ impl DeliveryQueue for NoQueue {
     async fn relay(&self, _: usize, _: DateTime<Utc>) -> Result<RelayOutcome, RepoError> {
         unreachable!()
     }
-    async fn claim(&self, _: usize, _: DateTime<Utc>, _: TimeDelta) -> Result<Vec<ClaimedDelivery>, RepoError> {
+    async fn claim_skipping(
+        &self,
+        _: usize,
+        _: DateTime<Utc>,
+        _: TimeDelta,
+        _: &[WebhookId],
+    ) -> Result<Vec<ClaimedDelivery>, RepoError> {
         unreachable!()
     }
     async fn finish(&self, _: &[AttemptRecord]) -> Result<(), RepoError> {
@@ -226,4 +232,19 @@ async fn deliveries_held_back_by_a_probe_look_again_within_a_second_not_at_its_d
     let r = rig_with(vec![], Some(deadline), Some(BreakerState::HalfOpen { probe_deadline: deadline }));
     let Attempted::Postponed { until, .. } = r.dispatcher.attempt(&claimed(1)).await else { panic!("postponed") };
     assert_eq!(until, t0() + TimeDelta::seconds(1));
+}
+
+#[tokio::test]
+async fn a_receiver_seen_healthy_costs_no_breaker_round_trip_until_it_fails() {
+    let ok = AttemptOutcome::Succeeded { status: 204, duration_ms: 1 };
+    let r = rig(vec![ok, ok, failed(500, None), ok], None);
+    for attempt in 1..=4 {
+        let Attempted::Made(_) = r.dispatcher.attempt(&claimed(attempt)).await else { panic!("attempted") };
+    }
+    // The first success is reported (the receiver was not known healthy); the second is not; the failure is,
+    // and it makes the next success reported again.
+    assert_eq!(
+        r.breaker.recorded.lock().unwrap().as_slice(),
+        [(CallKind::Regular, true), (CallKind::Regular, false), (CallKind::Regular, true)]
+    );
 }

@@ -151,6 +151,21 @@ pub trait DeliveryQueue: Send + Sync {
         limit: usize,
         now: DateTime<Utc>,
         lease: TimeDelta,
+    ) -> Result<Vec<ClaimedDelivery>, RepoError> {
+        self.claim_skipping(limit, now, lease, &[]).await
+    }
+
+    /// [`Self::claim`], leaving out the deliveries of the webhooks in `skip` (receivers that already have their
+    /// share of this worker's attempts, so that it claims only what it can start).
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn claim_skipping(
+        &self,
+        limit: usize,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        skip: &[WebhookId],
     ) -> Result<Vec<ClaimedDelivery>, RepoError>;
 
     /// Records attempts (each also kept in the delivery's attempt log) and ends their leases. A record whose lease is
