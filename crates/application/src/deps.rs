@@ -7,8 +7,8 @@ use crate::cache::ReadCache;
 use crate::ports::WebhookSender;
 
 use taskflow_domain::ports::{
-    Clock, DeliveryQueue, IdGenerator, PasswordHasher, RefreshTokenStore, TaskReadModel, TokenIssuer, UnitOfWork,
-    UserReadModel, WebhookRepository,
+    Clock, DeliveryQueue, EventLog, IdGenerator, PasswordHasher, RefreshTokenStore, TaskReadModel, TokenIssuer,
+    UnitOfWork, UserReadModel, WebhookRepository,
 };
 
 /// Every port the use cases need. Cheap to clone.
@@ -34,6 +34,8 @@ pub struct Deps {
     pub read_cache: Arc<ReadCache>,
     /// The recently deleted users, whose access tokens are refused (shared by every service of the instance).
     pub revoked_users: Arc<RevokedUsers>,
+    /// The permanent event log, read by task (the task history).
+    pub events: Arc<dyn EventLog>,
     /// Webhook subscriptions.
     pub webhooks: Arc<dyn WebhookRepository>,
     /// Webhook deliveries (listing and retrying them by hand).

@@ -41,6 +41,7 @@ pub fn world() -> World {
         hasher: Arc::new(Argon2PasswordHasher::insecure_fast()),
         tokens: Arc::new(PasetoTokenIssuer::ephemeral()),
         refresh_tokens: s.clone(),
+        events: s.clone(),
         read_cache: Arc::new(crate::cache::ReadCache::disabled()),
         revoked_users: Arc::new(crate::auth::RevokedUsers::new(s, chrono::Duration::minutes(15))),
         webhooks: Arc::new(MapWebhooks::default()),

@@ -22,7 +22,7 @@ use taskflow_application::clock::SystemClock;
 use taskflow_application::ids::UuidV7Generator;
 use taskflow_application::ports::{JobLease, WebhookSender, WorkSignal};
 use taskflow_domain::ports::{
-    DeliveryQueue, OverdueScan, RefreshTokenStore, TaskReadModel, UnitOfWork, UserReadModel, UserTombstones,
+    DeliveryQueue, EventLog, OverdueScan, RefreshTokenStore, TaskReadModel, UnitOfWork, UserReadModel, UserTombstones,
     WebhookRepository,
 };
 
@@ -136,6 +136,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
         task_reads,
         user_reads,
         refresh_tokens,
+        events,
         tombstones,
         idempotency,
         webhooks,
@@ -152,6 +153,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
         hasher,
         tokens,
         refresh_tokens,
+        events,
         read_cache: Arc::new(ReadCache::disabled()),
         revoked_users: Arc::new(RevokedUsers::new(tombstones, access_ttl)),
         webhooks,
@@ -231,6 +233,7 @@ struct Data {
     task_reads: Arc<dyn TaskReadModel>,
     user_reads: Arc<dyn UserReadModel>,
     refresh_tokens: Arc<dyn RefreshTokenStore>,
+    events: Arc<dyn EventLog>,
     tombstones: Arc<dyn UserTombstones>,
     idempotency: Arc<dyn IdempotencyStore>,
     webhooks: Arc<dyn WebhookRepository>,
@@ -252,6 +255,7 @@ impl Data {
             + TaskReadModel
             + UserReadModel
             + RefreshTokenStore
+            + EventLog
             + UserTombstones
             + IdempotencyStore
             + WebhookRepository
@@ -267,6 +271,7 @@ impl Data {
             task_reads: store.clone(),
             user_reads: store.clone(),
             refresh_tokens: store.clone(),
+            events: store.clone(),
             tombstones: store.clone(),
             idempotency: store.clone(),
             webhooks: store.clone(),

@@ -65,6 +65,7 @@ pub fn app_with(store: Arc<InMemoryStore>, settings: HttpSettings, adjust: impl 
         hasher: Arc::new(Argon2PasswordHasher::insecure_fast()),
         tokens: Arc::new(PasetoTokenIssuer::ephemeral()),
         refresh_tokens: store.clone(),
+        events: store.clone(),
         read_cache: Arc::new(ReadCache::disabled()),
         revoked_users: Arc::new(taskflow_application::auth::RevokedUsers::new(
             store.clone(),
