@@ -1,16 +1,18 @@
-//! Task use cases: create, get, update, delete, list, stats and batch operations.
+//! Task use cases: create, get, update, delete, list, stats, batch operations and a task's history.
 
 mod batch_tasks;
 mod create_task;
 mod delete_task;
 mod get_task;
 mod list_tasks;
+mod task_history;
 mod task_stats;
 mod update_task;
 
 pub use batch_tasks::{BatchCommand, BatchResult, MAX_BATCH};
 pub use create_task::CreateTask;
 pub use list_tasks::{ListTasks, PageMeta, PagingRequest, TaskList};
+pub use task_history::{MAX_HISTORY_LIMIT, TaskHistory};
 
 use taskflow_domain::UserId;
 use taskflow_domain::query::{OwnerSummary, TaskView};
@@ -48,5 +50,7 @@ impl TaskService {
     }
 }
 
+#[cfg(test)]
+mod history_tests;
 #[cfg(test)]
 mod tests;
