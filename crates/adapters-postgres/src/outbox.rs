@@ -32,12 +32,13 @@ fn task_of(payload: Json) -> Result<Task, RepoError> {
     Ok(Task::from_record(row.try_into()?))
 }
 
-/// One side of a change as JSON: `null`, a string, or an instant as RFC 3339 UTC with milliseconds (as the API).
+/// One side of a change as JSON: `null`, a string, or an instant as RFC 3339 UTC to the microsecond, the precision
+/// of the task's own timestamp columns, so that a change reads back as the instant the task holds.
 fn value_json(value: &ChangeValue) -> Json {
     match value {
         ChangeValue::Null => Json::Null,
         ChangeValue::Text(text) => Json::String(text.clone()),
-        ChangeValue::Time(at) => Json::String(at.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        ChangeValue::Time(at) => Json::String(at.to_rfc3339_opts(SecondsFormat::Micros, true)),
     }
 }
 
