@@ -13,7 +13,7 @@ def before_call(context, case, kwargs):
 
 
 def _paging(case):
-    """Paging of `GET /tasks`, which parameters alone cannot describe. Runs before every call, in every phase.
+    """Paging of `GET /tasks` and of a task's history, which parameters alone cannot describe.
 
     - `page` (offset paging) and `cursor` (keyset paging) exclude each other (400): a request with both loses its
       `cursor`.
@@ -23,11 +23,16 @@ def _paging(case):
     Any string is a schema-valid cursor, so neither change turns a request that breaks the schema into one that
     keeps it, nor the reverse.
     """
-    if case.method.upper() == "GET" and case.path == "/tasks" and case.query and "cursor" in case.query:
+    if case.method.upper() != "GET" or not case.query or "cursor" not in case.query:
+        return
+    if case.path == "/tasks":
         if "page" in case.query:
             del case.query["cursor"]
         else:
             case.query["cursor"] = ""
+    elif case.path == "/tasks/{id}/history":
+        # The same for a task's history, whose cursors are bound to their task.
+        case.query["cursor"] = ""
 
 
 # The pattern of the `WebhookUrl` schema (components.schemas.WebhookUrl), and a public address literal.

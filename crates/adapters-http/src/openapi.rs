@@ -38,6 +38,8 @@ Conventions (see docs/adr/0005 for the reasons):
 - `page` and `cursor` together are 400; `cursor=` (empty) asks for the first keyset page. A cursor is bound to the
   sort, order and filters it was made for: replayed with another query it is 400.
 - `sort=dueDate` puts tasks without a due date last in both directions; `sort=priority` orders by rank.
+- A task's history (`GET /tasks/{id}/history`) is keyset-paged like listings (`cursor=` or no cursor for the first
+  page); a cursor is bound to its task. A deleted task's history stays readable by its owner and admins.
 - `If-Match` takes the `ETag` (`\"<version>\"`) or `*`; anything else cannot match (412).
 - Batch `complete` of an already completed task succeeds without changing it.
 - `POST /auth/logout` with an unknown refresh token is 204 (idempotent, reveals nothing).
@@ -53,6 +55,7 @@ Conventions (see docs/adr/0005 for the reasons):
         crate::users::list_users, crate::users::get_user, crate::users::update_user, crate::users::delete_user,
         crate::tasks::create_task, crate::tasks::get_task, crate::tasks::update_task, crate::tasks::delete_task,
         crate::tasks::list_tasks, crate::tasks::task_stats, crate::tasks::batch_tasks,
+        crate::tasks::history::task_history,
         crate::webhooks::create_webhook, crate::webhooks::list_webhooks, crate::webhooks::get_webhook,
         crate::webhooks::update_webhook, crate::webhooks::delete_webhook, crate::webhooks::list_deliveries,
         crate::webhooks::retry_delivery,
@@ -429,6 +432,29 @@ mod tests {
         assert!(schemas["CreatedWebhookOut"]["required"].as_array().unwrap().contains(&"secret".into()));
         assert!(schemas["WebhookOut"]["properties"]["secret"].is_null(), "only the 201 shows the secret");
         assert_eq!(schemas["EventTypes"]["uniqueItems"], true);
+    }
+
+    #[test]
+    fn the_history_route_documents_its_page_its_errors_and_always_present_members() {
+        let doc = doc();
+        let history = &doc["paths"]["/tasks/{id}/history"]["get"];
+        for status in ["200", "400", "401", "404", "429", "503"] {
+            assert!(history["responses"][status].is_object(), "the history lacks {status}");
+        }
+        let names: Vec<_> = history["parameters"].as_array().unwrap().iter().map(|p| p["name"].clone()).collect();
+        assert_eq!(names, ["id", "cursor", "limit"]);
+        let page = &history["responses"]["200"]["content"]["application/json"]["schema"]["$ref"];
+        assert_eq!(page, "#/components/schemas/TaskHistory");
+        let schemas = &doc["components"]["schemas"];
+        let required = |name: &str| schemas[name]["required"].as_array().cloned().unwrap_or_default();
+        assert_eq!(required("HistoryPage"), ["limit", "nextCursor"]);
+        let event = ["id", "type", "occurredAt", "taskId", "actorId", "version", "changes"];
+        assert_eq!(required("Event"), event);
+        assert_eq!(required("FieldChange"), ["from", "to"]);
+        assert!(required("TaskChanges").is_empty(), "only the members that changed are present");
+        let mut members: Vec<_> = schemas["TaskChanges"]["properties"].as_object().unwrap().keys().cloned().collect();
+        members.sort();
+        assert_eq!(members, ["completedAt", "description", "dueDate", "priority", "status", "title"]);
     }
 
     #[tokio::test]

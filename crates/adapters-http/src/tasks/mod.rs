@@ -1,5 +1,6 @@
-//! `/tasks`: create, get, update, delete, list, stats, batch.
+//! `/tasks`: create, get, update, delete, list, stats, batch, and a task's history.
 
+pub(crate) mod history;
 pub(crate) mod wire;
 
 use axum::Json;
@@ -32,6 +33,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/tasks/stats", get(task_stats))
         .route("/tasks/batch", post(batch_tasks).layer(once()))
         .route("/tasks/{id}", get(get_task).patch(update_task).delete(delete_task))
+        .route("/tasks/{id}/history", get(history::task_history))
 }
 
 /// A single task with its `ETag`.

@@ -7,5 +7,6 @@ mod common;
 mod doubles;
 mod extractors;
 mod headers;
+mod history;
 mod problems;
 mod webhooks;
