@@ -24,6 +24,7 @@ mod deleted_users;
 mod errors;
 mod hardening;
 mod helpers;
+mod history;
 mod idempotency;
 mod operations;
 mod rate_limit;
