@@ -73,6 +73,10 @@ pg_counters() { # one line: commits, rows fetched, inserted, updated, deleted in
   psql -h 127.0.0.1 -U postgres -Atc "SELECT xact_commit, tup_fetched, tup_inserted, tup_updated, tup_deleted
     FROM pg_stat_database WHERE datname = '$DB'" | tr '|' ' '
 }
+pg_tables() { # "table ins upd del" lines of the bench database
+  psql -h 127.0.0.1 -U postgres -d "$DB" -AtF' ' -c "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del
+    FROM pg_stat_user_tables ORDER BY relname"
+}
 api() { # method path token [body] -> response body; fails on a non-2xx
   curl -sf -X "$1" "localhost:$API$2" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' ${4:+-d "$4"}
 }
@@ -145,7 +149,8 @@ LOAD=$(python3 bench/webhook_load.py --port "$API" --token "$HOOKED" --count "$E
 E=$(task_total "$HOOKED")
 echo "b. outbox filled: $E tasks created ($(echo "$LOAD" | field '["rate"]') req/s, statuses $(echo "$LOAD" | field '["statuses"]'))"
 reset
-read -r c0 f0 i0 u0 d0 <<<"$(pg_counters)"
+sleep 11  # PostgreSQL 15 backends flush their statistics up to 10 s after going idle; there is no signal for it
+read -r c0 f0 i0 u0 d0 <<<"$(pg_counters)"; TABLES0=$(pg_tables)
 SERVE_T0=$(cpu_ticks "$SERVE"); RECV_T0=$(cpu_ticks $RECEIVER_PIDS)
 PG_T0=$(cpu_ticks $(pg_backends))  # the API's connections; the worker's start from 0
 T0=$(py 'import time; print(time.time())')
@@ -158,9 +163,10 @@ PIDS+=("$WORKER_PID")
 wait_received "$E" "$(py "print(int(120 + $E / 50))")"
 B=$(stats)
 LAST=$(echo "$B" | field '["last"]'); FIRST=$(echo "$B" | field '["first"]')
-read -r c1 f1 i1 u1 d1 <<<"$(pg_counters)"
 WORKER_TICKS=$(cpu_ticks "$WORKER_PID"); SERVE_T1=$(cpu_ticks "$SERVE"); RECV_T1=$(cpu_ticks $RECEIVER_PIDS)
 PG_T1=$(cpu_ticks $(pg_backends))
+sleep 11  # statistics flush, as above (the worker idles meanwhile: a few polls at most)
+read -r c1 f1 i1 u1 d1 <<<"$(pg_counters)"; TABLES1=$(pg_tables)
 HZ=$(getconf CLK_TCK)
 SAT=$(py "print(round($E / ($LAST - $T0)))")
 SAT_STEADY=$(py "print(round(($E - 1) / max(1e-9, $LAST - $FIRST)))")
@@ -177,7 +183,20 @@ print(f'   per delivery: worker {1e6 * cpu[\"worker\"] / hz / e:.0f} us CPU; Pos
       f' {($f1 - $f0) / e:.1f} rows fetched, {($i1 - $i0) / e:.2f} inserted, {($u1 - $u0) / e:.2f} updated,'
       f' {($d1 - $d0) / e:.2f} deleted')
 "
+py "
+before = {l.split()[0]: list(map(int, l.split()[1:])) for l in '''$TABLES0'''.splitlines()}
+after = {l.split()[0]: list(map(int, l.split()[1:])) for l in '''$TABLES1'''.splitlines()}
+rows = []
+for table, now in after.items():
+    was = before.get(table, [0, 0, 0])
+    d = [n - w for n, w in zip(now, was)]
+    if any(d):
+        rows.append(f'{table} +{d[0] / $E:.2f}/~{d[1] / $E:.2f}/-{d[2] / $E:.2f}')
+print('   rows per delivery (inserted/updated/deleted): ' + '; '.join(rows))
+"
 sed 's/^/   pg_stat_activity halfway: /' "$LOG-activity.log" | head -8
+echo "   deliveries by status: $(psql -h 127.0.0.1 -U postgres -d "$DB" -Atc "SELECT string_agg(status || ' ' || n, ', ')
+  FROM (SELECT status, count(*) AS n FROM webhook_deliveries GROUP BY status ORDER BY status) s")"
 
 # --- c. latency at a steady rate ------------------------------------------------------------------------------------
 reset
