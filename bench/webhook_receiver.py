@@ -8,8 +8,9 @@ latency = arrival time - occurredAt (the event's commit time, same host clock), 
 duplicates: delivery is at least once).
 
 The figures are served by the parent process on --stats-port (loopback), summed over the workers:
-  GET  /stats  -> JSON {count, payloads, mean_body_bytes, unique, duplicates, unparsed, first, last (unix seconds of the first and last
-                  arrival), latency_ms: {n, p50, p90, p99, max, mean}} since the last reset
+  GET  /stats[?since=UNIX] -> JSON {count, payloads, mean_body_bytes, unique, duplicates, unparsed, first, last (unix
+                  seconds of the first and last arrival), latency_ms: {n, p50, p90, p99, max, mean}} since the last
+                  reset; with ?since, latency_ms covers only the events that occurred at or after that instant
   POST /reset  -> 204, zeroes everything
 and printed on SIGUSR1 (to stderr). A POST to any path of --port is a delivery; a non-POST there is 405.
 
@@ -67,7 +68,7 @@ class Figures:
         self.unparsed = 0
         self.first = None
         self.last = None
-        self.latencies = []  # seconds
+        self.samples = []  # (occurredAt, arrival), unix seconds
         self.ids = set()
         self.duplicates = 0
 
@@ -81,7 +82,7 @@ class Figures:
         if at is None:
             self.unparsed += 1
             return
-        self.latencies.append(now - at)
+        self.samples.append((at, now))
         m = EVENT_ID.search(body)
         if m is not None:
             # One event can reach several webhooks: the id is unique per (event, receiver path) only when the
@@ -99,7 +100,7 @@ class Figures:
             "unparsed": self.unparsed,
             "first": self.first,
             "last": self.last,
-            "latencies": self.latencies,
+            "samples": self.samples,
             "unique": len(self.ids),
             "duplicates": self.duplicates,
         }
@@ -244,15 +245,16 @@ class Parent:
             replies.append(json.loads(data))
         return replies
 
-    def stats(self):
+    def stats(self, since=None):
         parts = self.ask(b"S")
-        latencies = sorted(x for part in parts for x in part["latencies"])
+        samples = [s for part in parts for s in part["samples"]]
+        latencies = sorted(arrival - at for at, arrival in samples if since is None or at >= since)
         firsts = [p["first"] for p in parts if p["first"] is not None]
         lasts = [p["last"] for p in parts if p["last"] is not None]
         ms = [x * 1000 for x in latencies]
         return {
             "count": sum(p["count"] for p in parts),
-            "payloads": len(latencies),
+            "payloads": len(samples),
             "mean_body_bytes": round(sum(p["bytes"] for p in parts) / max(1, sum(p["count"] for p in parts))),
             "unique": sum(p["unique"] for p in parts),
             "duplicates": sum(p["duplicates"] for p in parts),
@@ -260,7 +262,7 @@ class Parent:
             "first": min(firsts) if firsts else None,
             "last": max(lasts) if lasts else None,
             "per_worker": [p["count"] for p in parts],
-            "latency_ms": {
+            "latency_ms": {  # of the events that occurred at or after ?since= (all when absent)
                 "n": len(ms),
                 "p50": percentile(ms, 50),
                 "p90": percentile(ms, 90),
@@ -304,8 +306,10 @@ def serve_stats(parent, stats_port):
                 data += chunk
             line = data.split(b"\r\n", 1)[0].split(b" ")
             method, path = (line + [b"", b""])[:2]
-            if method == b"GET" and path == b"/stats":
-                body = json.dumps(parent.stats()).encode()
+            if method == b"GET" and path.split(b"?")[0] == b"/stats":
+                query = dict(p.split(b"=", 1) for p in path.partition(b"?")[2].split(b"&") if b"=" in p)
+                since = float(query[b"since"]) if b"since" in query else None
+                body = json.dumps(parent.stats(since)).encode()
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
                              b"Content-Length: %d\r\n\r\n" % len(body) + body)
             elif method == b"POST" and path == b"/reset":
