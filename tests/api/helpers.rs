@@ -149,7 +149,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     let address = format!("http://127.0.0.1:{}", app.port());
     let stop = CancellationToken::new();
     tokio::spawn(app.run_until_stopped(stop.clone()));
-    let client = reqwest::Client::builder().build().expect("an HTTP client");
+    let client = test_client();
     TestApp { address, backend, client, config, stop, _database: database }
 }
 
@@ -168,8 +168,18 @@ pub async fn spawn_second_instance_with(app: &TestApp, adjust: impl FnOnce(&mut 
     let address = format!("http://127.0.0.1:{}", second.port());
     let stop = CancellationToken::new();
     tokio::spawn(second.run_until_stopped(stop.clone()));
-    let client = reqwest::Client::builder().build().expect("an HTTP client");
+    let client = test_client();
     TestApp { address, backend: app.backend, client, config, stop, _database: None }
+}
+
+/// The HTTP client of a test. The server closes a keep-alive connection that stays idle for its 10 s header
+/// deadline; a client that reused such a connection at that very moment would see its request fail. Giving idle
+/// connections up after 5 s leaves that race to real clients, not to tests that pause between requests.
+fn test_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .expect("an HTTP client")
 }
 
 /// An answer of the server, read whole.
