@@ -176,10 +176,7 @@ pub async fn spawn_second_instance_with(app: &TestApp, adjust: impl FnOnce(&mut 
 /// deadline; a client that reused such a connection at that very moment would see its request fail. Giving idle
 /// connections up after 5 s leaves that race to real clients, not to tests that pause between requests.
 fn test_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_idle_timeout(std::time::Duration::from_secs(5))
-        .build()
-        .expect("an HTTP client")
+    reqwest::Client::builder().pool_idle_timeout(std::time::Duration::from_secs(5)).build().expect("an HTTP client")
 }
 
 /// An answer of the server, read whole.

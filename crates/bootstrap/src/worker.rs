@@ -230,6 +230,10 @@ async fn dispatch_loop(worker: Worker, deliveries_ready: Arc<Notify>, stop: Canc
     // The earliest instant a delivery this worker handled is due again (a retry, a postponement), so that it is
     // attempted on time rather than at the next fallback poll.
     let mut next_due: Option<tokio::time::Instant> = None;
+    // The receivers a claim left out when it found nothing: claiming again with the same ones left out finds
+    // nothing either (and makes PostgreSQL read past every due delivery of those receivers) until a wake-up says
+    // there is new work or a delivery became due.
+    let mut found_nothing: Option<Vec<WebhookId>> = None;
     loop {
         while let Some(joined) = slots.set.try_join_next_with_id() {
             let (id, result) = split(joined);
@@ -252,11 +256,14 @@ async fn dispatch_loop(worker: Worker, deliveries_ready: Arc<Notify>, stop: Canc
         let free = slots.free();
         let mut more = false;
         let mut pause = limits.fallback_poll;
-        if free > 0 {
-            match dispatcher.claim(free, &slots.full()).await {
+        let mut skip = slots.full();
+        skip.sort_unstable();
+        if free > 0 && found_nothing.as_ref() != Some(&skip) {
+            match dispatcher.claim(free, &skip).await {
                 Ok(claimed) => {
                     failures = 0;
                     more = claimed.len() == free;
+                    found_nothing = claimed.is_empty().then_some(skip);
                     let busy: Vec<_> = claimed.into_iter().filter_map(|d| slots.take(&dispatcher, d)).collect();
                     if !busy.is_empty() {
                         // This receiver has its share in flight and a full line: its other deliveries wait a moment
@@ -283,14 +290,14 @@ async fn dispatch_loop(worker: Worker, deliveries_ready: Arc<Notify>, stop: Canc
         let wake = next_due.map_or(now + pause, |due| due.min(now + pause));
         tokio::select! {
             () = stop.cancelled() => break,
-            () = deliveries_ready.notified() => {}
-            () = signal.wait() => {}
+            () = deliveries_ready.notified() => found_nothing = None,
+            () = signal.wait() => found_nothing = None,
             Some(joined) = slots.set.join_next_with_id(), if !slots.set.is_empty() => {
                 let (id, result) = split(joined);
                 slots.settle(&dispatcher, id);
                 done.extend(result);
             }
-            () = tokio::time::sleep_until(wake) => {}
+            () = tokio::time::sleep_until(wake) => found_nothing = None,
         }
     }
     wind_down(&dispatcher, slots, done, limits.grace).await;
