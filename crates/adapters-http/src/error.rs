@@ -159,6 +159,11 @@ impl From<AppError> for ApiError {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "a dependency is unavailable; retry later")
                     .retry_after(Duration::from_secs(5))
             }
+            AppError::Busy(why) => Self::new(StatusCode::SERVICE_UNAVAILABLE, format!("{why}; retry later"))
+                .retry_after(Duration::from_secs(5)),
+            AppError::TooMany(why) => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, *why).retry_after(Duration::from_secs(5))
+            }
             AppError::Unexpected(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "an unexpected error occurred"),
         };
         Self { source: Some(Arc::new(err)), ..mapped }

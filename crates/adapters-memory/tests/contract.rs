@@ -30,6 +30,7 @@ async fn fresh_queue() -> QueuePorts {
         webhooks: Arc::new(store.clone()),
         deliveries: Arc::new(store.clone()),
         overdue: Arc::new(store.clone()),
+        feed: Arc::new(store.clone()),
         job_lease: Arc::new(store),
     }
 }

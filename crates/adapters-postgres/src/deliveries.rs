@@ -19,10 +19,13 @@ use taskflow_domain::{DeliveryId, EventId, RepoError, UserId, WebhookId};
 use uuid::Uuid;
 
 use crate::error::{bounded, corrupt, map_db_err};
-use crate::outbox::{EVENT_COLUMNS, WORK_CHANNEL, event_from};
+use crate::outbox::{EVENT_COLUMNS, FEED_CHANNEL, WORK_CHANNEL, event_from};
 use crate::read::Sql;
 use crate::rows::owner_from;
 use crate::storage::PgStorage;
+
+/// The advisory-lock key of the relay's turn ("tf relay").
+const RELAY_LOCK_KEY: i64 = 0x7466_2072_656c_6179;
 
 /// The statuses a worker may still attempt, as SQL.
 const OPEN: &str = "('pending', 'failed')";
@@ -154,14 +157,23 @@ impl DeliveryQueue for PgStorage {
         }
         let mut sql = Sql::default();
         let (limit, now) = (sql.bind(limit_of(limit)), sql.bind(now));
-        // One statement: lock the oldest unrelayed events (skipping those another relay holds), mark them relayed,
-        // fan each out to its owner's active webhooks that want its kind, and wake workers if that made work.
+        // One statement: take the relay's turn (relays run one after another, so that each numbers its events
+        // after those of the relay before it: see the feed in `feed.rs`), lock the oldest unrelayed events, mark
+        // them relayed and number them in log order, fan each out to its owner's active webhooks that want its kind,
+        // wake workers if that made work, and wake live streams if anything was published. The turn is released
+        // at commit, once the numbers are visible.
         let text = format!(
-            "WITH picked AS ( \
-                SELECT id, kind, owner_id FROM outbox_events WHERE dispatched_at IS NULL \
-                ORDER BY occurred_at, seq LIMIT {limit} FOR UPDATE SKIP LOCKED \
+            "WITH turn AS ( \
+                SELECT pg_advisory_xact_lock({RELAY_LOCK_KEY}) \
+             ), picked AS ( \
+                SELECT id, kind, owner_id, seq FROM outbox_events \
+                WHERE dispatched_at IS NULL AND (SELECT true FROM turn) \
+                ORDER BY seq LIMIT {limit} FOR UPDATE SKIP LOCKED \
+             ), numbered AS ( \
+                SELECT id, nextval('outbox_stream_pos') AS pos FROM (SELECT id FROM picked ORDER BY seq) p \
              ), marked AS ( \
-                UPDATE outbox_events o SET dispatched_at = {now} FROM picked WHERE o.id = picked.id RETURNING o.id \
+                UPDATE outbox_events o SET dispatched_at = {now}, stream_pos = n.pos \
+                FROM numbered n WHERE o.id = n.id RETURNING o.id \
              ), made AS ( \
                 INSERT INTO webhook_deliveries (id, webhook_id, event_id, event, status, attempts, next_attempt_at, \
                                                 created_at, updated_at) \
@@ -171,9 +183,11 @@ impl DeliveryQueue for PgStorage {
                 RETURNING 1 \
              ), woke AS ( \
                 SELECT pg_notify('{WORK_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM made) \
+             ), published AS ( \
+                SELECT pg_notify('{FEED_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM marked) \
              ) \
              SELECT (SELECT count(*) FROM marked) AS events, (SELECT count(*) FROM made) AS deliveries, \
-                    (SELECT count(*) FROM woke) AS woke"
+                    (SELECT count(*) FROM woke) AS woke, (SELECT count(*) FROM published) AS published"
         );
         let row = bounded(self.deadline, self.db.query_one_raw(sql.into_statement(text))).await?;
         let events = count(row.as_ref(), "events")?;

@@ -12,6 +12,7 @@
 mod breakers;
 mod deliveries;
 mod error;
+mod feed;
 mod idempotency;
 mod job_lease;
 mod migration;
@@ -32,8 +33,8 @@ mod work_signal;
 
 pub use error::map_db_err;
 pub use migration::{Migrator, migrate};
-pub use outbox::WORK_CHANNEL;
+pub use outbox::{FEED_CHANNEL, WORK_CHANNEL};
 pub use seed::{PgSeeder, SEED_BATCH};
 pub use storage::{PgSettings, PgStorage, connect, connect_pool};
 pub use tx::PgTransaction;
-pub use work_signal::PgWorkSignal;
+pub use work_signal::{PgFeedSignal, PgWorkSignal};

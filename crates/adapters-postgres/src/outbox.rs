@@ -21,6 +21,10 @@ use crate::tx::PgTransaction;
 /// The channel every append notifies, on commit, to wake the workers (`LISTEN taskflow_work`).
 pub const WORK_CHANNEL: &str = "taskflow_work";
 
+/// The channel every relay that published events notifies, on commit, to wake live event streams
+/// (`LISTEN taskflow_events`).
+pub const FEED_CHANNEL: &str = "taskflow_events";
+
 /// The JSON snapshot of a task stored with its event.
 pub(crate) fn snapshot(t: &Task) -> Json {
     // A row of strings, numbers and timestamps always serialises.
@@ -116,10 +120,8 @@ fn limit_value(limit: usize) -> Value {
 #[async_trait]
 impl OutboxReader for PgStorage {
     async fn pending(&self, limit: usize) -> Result<Vec<DomainEvent>, RepoError> {
-        let sql = format!(
-            "SELECT {} FROM outbox_events WHERE dispatched_at IS NULL ORDER BY occurred_at, seq LIMIT $1",
-            event_columns()
-        );
+        let sql =
+            format!("SELECT {} FROM outbox_events WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1", event_columns());
         let rows = bounded(self.deadline, self.db.query_all_raw(stmt(sql, [limit_value(limit)]))).await?;
         rows.iter().map(|row| event_from(row, "")).collect()
     }

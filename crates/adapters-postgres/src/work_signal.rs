@@ -1,6 +1,7 @@
 //! [`PgWorkSignal`]: wakes background workers on `NOTIFY taskflow_work`, which the statements that make work
 //! (appending events, relaying, releasing, retrying, the overdue scan) send from inside their transaction, so that
-//! a wake-up arrives only once the work is committed, on every instance.
+//! a wake-up arrives only once the work is committed, on every instance. The same listener wakes the instance's live
+//! event streams ([`PgFeedSignal`]) on `NOTIFY taskflow_events`, which a relay sends when it published events.
 //!
 //! It listens on ONE dedicated connection (a pool of its own with one connection, made with the storage pool's
 //! connection options), never on a pooled one: a pooled connection would be handed to other statements, and a
@@ -9,13 +10,13 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use async_trait::async_trait;
+use futures::future::BoxFuture;
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use taskflow_application::ports::WorkSignal;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::outbox::WORK_CHANNEL;
+use crate::outbox::{FEED_CHANNEL, WORK_CHANNEL};
 use crate::storage::PgStorage;
 
 /// The first wait before reconnecting after a failure; it doubles up to [`MAX_BACKOFF`].
@@ -33,7 +34,10 @@ pub struct PgWorkSignal {
 }
 
 struct Inner {
-    notify: Notify,
+    /// Workers.
+    work: Notify,
+    /// Live event streams.
+    feed: Notify,
     stop: CancellationToken,
 }
 
@@ -58,22 +62,68 @@ impl PgWorkSignal {
     pub fn listen(storage: &PgStorage, shutdown: &CancellationToken) -> Self {
         let options = (*storage.connection().get_postgres_connection_pool().connect_options()).clone();
         let stop = shutdown.child_token();
-        let inner = Arc::new(Inner { notify: Notify::new(), stop: stop.clone() });
+        let inner = Arc::new(Inner { work: Notify::new(), feed: Notify::new(), stop: stop.clone() });
         tokio::spawn(run(options, Arc::downgrade(&inner), stop));
         Self { inner }
     }
-}
 
-#[async_trait]
-impl WorkSignal for PgWorkSignal {
-    async fn wait(&self) {
-        self.inner.notify.notified().await;
+    /// The signal of published events, on the same listening connection.
+    #[must_use]
+    pub fn feed(&self) -> PgFeedSignal {
+        PgFeedSignal { inner: Arc::clone(&self.inner) }
     }
 }
 
-/// Wakes every waiter; `false` once the signal was dropped (the task should end).
-fn wake(signal: &Weak<Inner>) -> bool {
-    signal.upgrade().map(|inner| inner.notify.notify_waiters()).is_some()
+impl WorkSignal for PgWorkSignal {
+    fn wait(&self) -> BoxFuture<'_, ()> {
+        listen(&self.inner.work)
+    }
+}
+
+/// Wakes live event streams on `NOTIFY taskflow_events`; made by [`PgWorkSignal::feed`], sharing its listener.
+#[derive(Clone)]
+pub struct PgFeedSignal {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PgFeedSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgFeedSignal").field("stopped", &self.inner.stop.is_cancelled()).finish()
+    }
+}
+
+impl WorkSignal for PgFeedSignal {
+    fn wait(&self) -> BoxFuture<'_, ()> {
+        listen(&self.inner.feed)
+    }
+}
+
+/// A wait on `notify` that counts from now: `notify_waiters` reaches a `Notified` from its creation on.
+fn listen(notify: &Notify) -> BoxFuture<'_, ()> {
+    let mut notified = Box::pin(notify.notified());
+    notified.as_mut().enable();
+    notified
+}
+
+/// Which waiters a notification is for.
+#[derive(Clone, Copy)]
+enum Wake {
+    Work,
+    Feed,
+    /// Both: after (re)connecting, since notifications sent while nobody listened are lost.
+    All,
+}
+
+/// Wakes the waiters of `which`; `false` once the signal was dropped (the task should end).
+fn wake(signal: &Weak<Inner>, which: Wake) -> bool {
+    let Some(inner) = signal.upgrade() else { return false };
+    if matches!(which, Wake::Work | Wake::All) {
+        inner.work.notify_waiters();
+    }
+    if matches!(which, Wake::Feed | Wake::All) {
+        inner.feed.notify_waiters();
+    }
+    true
 }
 
 async fn connect(options: PgConnectOptions) -> Result<PgListener, sea_orm::sqlx::Error> {
@@ -88,7 +138,7 @@ async fn connect(options: PgConnectOptions) -> Result<PgListener, sea_orm::sqlx:
     let mut listener = PgListener::connect_with(&pool).await?;
     // The pool is this listener's alone; nobody closes it but the drop of the listener.
     listener.ignore_pool_close_event(true);
-    listener.listen(WORK_CHANNEL).await?;
+    listener.listen_all([WORK_CHANNEL, FEED_CHANNEL]).await?;
     Ok(listener)
 }
 
@@ -102,8 +152,8 @@ async fn run(options: PgConnectOptions, signal: Weak<Inner>, stop: CancellationT
         match connected {
             Ok(Ok(mut listener)) => {
                 backoff = MIN_BACKOFF;
-                // Notifications sent while nobody listened are lost: wake workers to look for themselves.
-                if !wake(&signal) {
+                // Notifications sent while nobody listened are lost: wake everyone to look for themselves.
+                if !wake(&signal, Wake::All) {
                     return;
                 }
                 loop {
@@ -112,9 +162,15 @@ async fn run(options: PgConnectOptions, signal: Weak<Inner>, stop: CancellationT
                         next = listener.try_recv() => next,
                     };
                     match next {
-                        // A notification, or the connection was lost and made again (some may have been missed).
-                        Ok(_) => {
-                            if !wake(&signal) {
+                        // A notification, or (`None`) the connection was lost and made again: some may have been
+                        // missed.
+                        Ok(notification) => {
+                            let which = match notification {
+                                Some(n) if n.channel() == WORK_CHANNEL => Wake::Work,
+                                Some(n) if n.channel() == FEED_CHANNEL => Wake::Feed,
+                                _ => Wake::All,
+                            };
+                            if !wake(&signal, which) {
                                 return;
                             }
                         }

@@ -31,6 +31,7 @@ async fn queue_ports() -> QueuePorts {
         webhooks: Arc::new(s.clone()),
         deliveries: Arc::new(s.clone()),
         overdue: Arc::new(s.clone()),
+        feed: Arc::new(s.clone()),
         job_lease: Arc::new(s),
     }
 }

@@ -53,6 +53,13 @@ pub enum AppError {
     /// A required dependency is down; retrying later may succeed.
     #[error("a dependency is unavailable")]
     Unavailable(#[source] RepoError),
+    /// This instance cannot take more of this work now (a bounded resource is full, or it is shutting down); the
+    /// client may retry, elsewhere or later.
+    #[error("busy: {0}")]
+    Busy(&'static str),
+    /// The caller holds too much of a bounded resource at once (say, open event streams).
+    #[error("too many: {0}")]
+    TooMany(&'static str),
     /// A bug or an unexpected state; details go to the log, never to the client.
     #[error("unexpected error")]
     Unexpected(#[source] RepoError),

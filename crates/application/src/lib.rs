@@ -5,6 +5,7 @@
 //! - [`users`]: list, get, update, delete users.
 //! - [`tasks`]: create, get, update, delete, list, stats and batch operations on tasks.
 //! - [`webhooks`]: webhook subscriptions, their deliveries and retrying them by hand.
+//! - [`events`]: live event streams, fed from the published events of every instance.
 //! - [`idempotency`]: replaying the first response of a retried request.
 //! - [`health`]: readiness of the dependencies.
 //! - [`breakers`]: the shared circuit breakers of webhook receivers (a port).
@@ -16,6 +17,7 @@ pub mod clock;
 pub mod cursor;
 pub mod deps;
 pub mod error;
+pub mod events;
 pub mod health;
 pub mod idempotency;
 pub mod ids;

@@ -238,12 +238,14 @@ pub trait WebhookSender: Send + Sync {
     async fn vet(&self, url: &taskflow_domain::webhook::WebhookUrl) -> Result<(), UrlRefusal>;
 }
 
-/// Wakes background workers when new work may exist (new events, new or released deliveries). Wake-ups may be
-/// spurious or coalesced; workers also poll slowly, so a lost wake-up delays work but never loses it.
-#[async_trait]
+/// Wakes background workers when new work may exist (new events, new or released deliveries), or the live event
+/// streams when events were published. Wake-ups may be spurious or coalesced; waiters also poll slowly, so a lost
+/// wake-up delays work but never loses it.
 pub trait WorkSignal: Send + Sync {
-    /// Resolves at the next wake-up after the call.
-    async fn wait(&self);
+    /// A future that resolves at the next wake-up after this call. It listens from the call on, not from its first
+    /// poll, so a waiter may take it, do a round of work, and then await it without missing a wake-up sent during
+    /// the round.
+    fn wait(&self) -> futures::future::BoxFuture<'_, ()>;
 }
 
 /// A named role that at most one instance holds at a time (the overdue scheduler), with an expiry so that a dead

@@ -16,13 +16,14 @@ use std::sync::Arc;
 
 use taskflow_application::ports::JobLease;
 use taskflow_domain::ports::{
-    DeliveryQueue, EventLog, OutboxReader, OverdueScan, RefreshTokenStore, TaskReadModel, UnitOfWork, UserReadModel,
-    UserTombstones, WebhookRepository,
+    DeliveryQueue, EventFeed, EventLog, OutboxReader, OverdueScan, RefreshTokenStore, TaskReadModel, UnitOfWork,
+    UserReadModel, UserTombstones, WebhookRepository,
 };
 
 pub mod breakers;
 pub mod cache;
 pub mod deliveries;
+pub mod feed;
 pub mod fixtures;
 pub mod idempotency;
 pub mod job_lease;
@@ -66,6 +67,8 @@ pub struct QueuePorts {
     pub deliveries: Arc<dyn DeliveryQueue>,
     /// The overdue scan.
     pub overdue: Arc<dyn OverdueScan>,
+    /// The feed of published events.
+    pub feed: Arc<dyn EventFeed>,
     /// Named roles with a lease.
     pub job_lease: Arc<dyn JobLease>,
 }

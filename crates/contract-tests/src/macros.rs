@@ -64,5 +64,22 @@ macro_rules! queue_contract_tests {
         $crate::__delivery_cases!($factory);
         $crate::__overdue_cases!($factory);
         $crate::__job_lease_cases!($factory);
+        $crate::__feed_cases!($factory);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __feed_cases {
+    ($factory:path) => {
+        $crate::__contract_cases!(
+            $factory,
+            feed,
+            [
+                events_join_the_feed_when_relayed_in_log_order,
+                the_feed_is_read_by_range_owner_and_limit,
+                concurrent_relays_publish_each_event_once_in_commit_order_per_task,
+            ]
+        );
     };
 }

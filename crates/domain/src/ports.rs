@@ -332,3 +332,56 @@ pub trait EventLog: Send + Sync {
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
     async fn history(&self, task: TaskId, after: Option<EventId>, limit: usize) -> Result<Vec<DomainEvent>, RepoError>;
 }
+
+/// Where an event stands in the feed of published events: the order in which the relay published them, which for
+/// the events of one task is their commit order. Positions only grow; [`FeedPosition::START`] is before the first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FeedPosition(u64);
+
+impl FeedPosition {
+    /// Before every event.
+    pub const START: Self = Self(0);
+
+    /// The position numbered `n`.
+    #[must_use]
+    pub const fn new(n: u64) -> Self {
+        Self(n)
+    }
+
+    /// Its number.
+    #[must_use]
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// The feed of every task's events in publication order, read by live event streams. An event joins the feed when
+/// the relay publishes it ([`DeliveryQueue::relay`]), which numbers it after every event published before: a reader
+/// that has seen position `p` has seen every event up to `p`, and no event ever appears behind it later.
+#[async_trait]
+pub trait EventFeed: Send + Sync {
+    /// The position of the last published event ([`FeedPosition::START`] when none is).
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn head(&self) -> Result<FeedPosition, RepoError>;
+
+    /// Where the event `id` was published; `None` when it is unknown or not published yet.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn position_of(&self, id: EventId) -> Result<Option<FeedPosition>, RepoError>;
+
+    /// Up to `limit` published events after `after` and up to `until` (inclusive; no bound when `None`), of the
+    /// tasks of `owner` (every task when `None`), in feed order, each with its position.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn published(
+        &self,
+        after: FeedPosition,
+        until: Option<FeedPosition>,
+        owner: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<(FeedPosition, DomainEvent)>, RepoError>;
+}

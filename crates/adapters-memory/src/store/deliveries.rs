@@ -103,13 +103,16 @@ impl DeliveryQueue for InMemoryStore {
         for row in made {
             tables.hooks.deliveries.insert(row.delivery.id, row);
         }
-        // Relayed events are marked, never removed: the log is also the tasks' history.
+        // Relayed events are marked and published, never removed: the log is also the tasks' history.
         for event in &events {
-            tables.mark_dispatched(event.id);
+            tables.publish(event.id);
         }
         drop(tables);
         if deliveries > 0 {
             self.shared.work.notify_waiters();
+        }
+        if !events.is_empty() {
+            self.shared.feed.notify_waiters();
         }
         Ok(RelayOutcome { events: events.len(), deliveries })
     }

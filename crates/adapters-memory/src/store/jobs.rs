@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
+use futures::future::BoxFuture;
 use taskflow_application::ports::{JobLease, WorkSignal};
 use taskflow_domain::RepoError;
 use uuid::Uuid;
@@ -43,9 +44,39 @@ impl JobLease for InMemoryStore {
     }
 }
 
-#[async_trait]
 impl WorkSignal for InMemoryStore {
-    async fn wait(&self) {
-        self.shared.work.notified().await;
+    fn wait(&self) -> BoxFuture<'_, ()> {
+        listen(&self.shared.work)
     }
+}
+
+/// Wakes the live event streams when a relay publishes events (see [`InMemoryStore::feed_signal`]).
+#[derive(Clone)]
+pub struct InMemoryFeedSignal(InMemoryStore);
+
+impl std::fmt::Debug for InMemoryFeedSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InMemoryFeedSignal")
+    }
+}
+
+impl InMemoryStore {
+    /// The signal that wakes live event streams when a relay of this store publishes events.
+    #[must_use]
+    pub fn feed_signal(&self) -> InMemoryFeedSignal {
+        InMemoryFeedSignal(self.clone())
+    }
+}
+
+impl WorkSignal for InMemoryFeedSignal {
+    fn wait(&self) -> BoxFuture<'_, ()> {
+        listen(&self.0.shared.feed)
+    }
+}
+
+/// A wait on `notify` that counts from now: `notify_waiters` reaches a `Notified` from its creation on.
+fn listen(notify: &tokio::sync::Notify) -> BoxFuture<'_, ()> {
+    let mut notified = Box::pin(notify.notified());
+    notified.as_mut().enable();
+    notified
 }

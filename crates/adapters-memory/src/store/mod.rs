@@ -33,6 +33,7 @@ use taskflow_domain::ports::{Transaction, UnitOfWork};
 
 use crate::time::Elapsed;
 use idempotency::IdempotencyTable;
+pub use jobs::InMemoryFeedSignal;
 use refresh::RefreshTable;
 use tables::Tables;
 pub use transaction::InMemoryTransaction;
@@ -57,6 +58,8 @@ pub(crate) struct Shared {
     /// Wakes background workers: signalled when a commit appends events, a relay makes deliveries, or a release
     /// or retry makes deliveries due.
     pub(crate) work: tokio::sync::Notify,
+    /// Wakes live event streams: signalled when a relay publishes events.
+    pub(crate) feed: tokio::sync::Notify,
     /// The named roles of [`taskflow_application::ports::JobLease`].
     pub(crate) job_leases: Mutex<jobs::LeaseTable>,
 }

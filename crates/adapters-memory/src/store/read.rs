@@ -8,7 +8,7 @@ use taskflow_domain::RepoError;
 use taskflow_domain::events::DomainEvent;
 use taskflow_domain::ids::{EventId, TaskId, UserId};
 use taskflow_domain::policy::TaskScope;
-use taskflow_domain::ports::{EventLog, OutboxReader, TaskReadModel, UserReadModel};
+use taskflow_domain::ports::{EventFeed, EventLog, FeedPosition, OutboxReader, TaskReadModel, UserReadModel};
 use taskflow_domain::query::{PageRequest, TaskPage, TaskQuery, TaskStats, TaskView};
 
 use taskflow_domain::user::{EmailAddress, User};
@@ -82,6 +82,27 @@ impl OutboxReader for InMemoryStore {
 impl EventLog for InMemoryStore {
     async fn history(&self, task: TaskId, after: Option<EventId>, limit: usize) -> Result<Vec<DomainEvent>, RepoError> {
         Ok(read(&self.shared.tables).history(task, after, limit))
+    }
+}
+
+#[async_trait]
+impl EventFeed for InMemoryStore {
+    async fn head(&self) -> Result<FeedPosition, RepoError> {
+        Ok(read(&self.shared.tables).feed_head())
+    }
+
+    async fn position_of(&self, id: EventId) -> Result<Option<FeedPosition>, RepoError> {
+        Ok(read(&self.shared.tables).position_of(id))
+    }
+
+    async fn published(
+        &self,
+        after: FeedPosition,
+        until: Option<FeedPosition>,
+        owner: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<(FeedPosition, DomainEvent)>, RepoError> {
+        Ok(read(&self.shared.tables).published(after, until, owner, limit))
     }
 }
 

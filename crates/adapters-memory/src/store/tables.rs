@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use taskflow_domain::events::DomainEvent;
 use taskflow_domain::ids::{EventId, TaskId, UserId};
 use taskflow_domain::policy::TaskScope;
+use taskflow_domain::ports::FeedPosition;
 use taskflow_domain::task::Task;
 use taskflow_domain::user::{EmailAddress, User};
 
@@ -28,6 +29,10 @@ pub(crate) struct Tables {
     /// The sequence numbers of events not dispatched yet (the relay's partial index).
     pub(crate) undispatched: BTreeSet<u64>,
     next_seq: u64,
+    /// The feed: the sequence numbers of published events in publication order (position `n` is index `n - 1`).
+    pub(crate) published: Vec<u64>,
+    /// Each published event's position.
+    pub(crate) positions: HashMap<u64, FeedPosition>,
     /// When each deleted user was deleted (until pruned).
     pub(crate) tombstones: HashMap<UserId, DateTime<Utc>>,
     /// Webhooks, their deliveries and the overdue marks.
@@ -112,6 +117,45 @@ impl Tables {
         if let Some(seq) = self.outbox_seq.get(&id) {
             self.undispatched.remove(seq);
         }
+    }
+
+    /// Marks an event relayed and publishes it to the feed, after every event published before; it stays in the log.
+    pub(crate) fn publish(&mut self, id: EventId) {
+        if let Some(&seq) = self.outbox_seq.get(&id)
+            && self.undispatched.remove(&seq)
+        {
+            self.published.push(seq);
+            self.positions.insert(seq, FeedPosition::new(self.published.len() as u64));
+        }
+    }
+
+    /// The last published position.
+    pub(crate) fn feed_head(&self) -> FeedPosition {
+        FeedPosition::new(self.published.len() as u64)
+    }
+
+    /// Where event `id` was published.
+    pub(crate) fn position_of(&self, id: EventId) -> Option<FeedPosition> {
+        self.outbox_seq.get(&id).and_then(|seq| self.positions.get(seq)).copied()
+    }
+
+    /// Up to `limit` published events in `(after, until]` of `owner`'s tasks (see `EventFeed::published`).
+    pub(crate) fn published(
+        &self,
+        after: FeedPosition,
+        until: Option<FeedPosition>,
+        owner: Option<UserId>,
+        limit: usize,
+    ) -> Vec<(FeedPosition, DomainEvent)> {
+        let start = usize::try_from(after.get()).unwrap_or(usize::MAX).min(self.published.len());
+        let end = until
+            .map_or(self.published.len(), |u| usize::try_from(u.get()).unwrap_or(usize::MAX).min(self.published.len()));
+        (start..end.max(start))
+            .filter_map(|i| self.outbox.get(&self.published[i]).map(|e| (FeedPosition::new(i as u64 + 1), e)))
+            .filter(|(_, e)| owner.is_none_or(|o| e.task.owner() == o))
+            .take(limit)
+            .map(|(p, e)| (p, e.clone()))
+            .collect()
     }
 
     /// Up to `limit` undispatched events, oldest first.

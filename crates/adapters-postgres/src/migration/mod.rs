@@ -17,6 +17,7 @@ mod m20261130_000006_create_user_tombstones;
 mod m20261130_000007_event_log;
 mod m20261130_000008_webhooks;
 mod m20261130_000009_webhook_breakers;
+mod m20261130_000010_event_feed;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_event_log::Migration),
             Box::new(m20261130_000008_webhooks::Migration),
             Box::new(m20261130_000009_webhook_breakers::Migration),
+            Box::new(m20261130_000010_event_feed::Migration),
         ]
     }
 }

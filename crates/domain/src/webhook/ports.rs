@@ -136,6 +136,10 @@ pub trait DeliveryQueue: Send + Sync {
     /// webhook of the event's owner that wants its kind (in one statement, not one per webhook), marking the events
     /// relayed in the same unit of work. Concurrent relays never relay one event twice. Events stay in the log.
     ///
+    /// Relaying also publishes the events to the [`EventFeed`](crate::ports::EventFeed): relays take turns, and each
+    /// numbers its events after those of the relays before it, in the order they were appended (for one task, their
+    /// commit order), so that the feed's order is never contradicted by a later relay.
+    ///
     /// # Errors
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
     async fn relay(&self, limit: usize, now: DateTime<Utc>) -> Result<RelayOutcome, RepoError>;
