@@ -9,6 +9,7 @@ mod auth;
 mod dto;
 pub mod error;
 mod event_body;
+mod events;
 mod extract;
 mod health;
 mod idempotency;
@@ -32,6 +33,7 @@ use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use metrics_exporter_prometheus::PrometheusHandle;
 use taskflow_application::auth::AuthService;
+use taskflow_application::events::LiveEvents;
 
 use taskflow_application::health::HealthService;
 use taskflow_application::idempotency::IdempotencyService;
@@ -67,6 +69,8 @@ pub struct HttpSettings {
     pub body_timeout: Duration,
     /// How many requests may be in flight at once; more are shed with 503 and `Retry-After`.
     pub max_in_flight: usize,
+    /// How long an event stream may stay silent before a keep-alive comment is sent.
+    pub event_keep_alive: Duration,
 }
 
 impl Default for HttpSettings {
@@ -78,6 +82,7 @@ impl Default for HttpSettings {
             request_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(10),
             max_in_flight: 256,
+            event_keep_alive: Duration::from_secs(15),
         }
     }
 }
@@ -93,6 +98,8 @@ pub struct AppState {
     pub tasks: Arc<TaskService>,
     /// Webhook use cases.
     pub webhooks: Arc<WebhookService>,
+    /// The instance's live event streams.
+    pub live: Arc<LiveEvents>,
     /// Readiness checks.
     pub health: Arc<HealthService>,
     /// Idempotent retries.
@@ -113,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .merge(users::routes())
         .merge(tasks::routes(&state))
         .merge(webhooks::routes())
+        .merge(events::routes())
         .merge(health::routes())
         .merge(openapi::routes())
         .fallback(middleware::not_found)

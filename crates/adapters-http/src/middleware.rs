@@ -22,9 +22,10 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim());
-    if let Some(Ok(actor)) = bearer.map(|token| state.auth.authenticate(token)) {
-        crate::access_log::note_user(req.extensions(), &actor);
-        req.extensions_mut().insert(actor);
+    if let Some(Ok(credentials)) = bearer.map(|token| state.auth.verify(token)) {
+        crate::access_log::note_user(req.extensions(), &credentials.actor);
+        req.extensions_mut().insert(credentials.actor);
+        req.extensions_mut().insert(credentials);
     }
     next.run(req).await
 }

@@ -3,7 +3,7 @@
 
 use std::sync::{LazyLock, OnceLock};
 use std::time::Instant;
-use taskflow_application::jobs;
+use taskflow_application::{events, jobs};
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
@@ -146,6 +146,15 @@ const DESCRIPTIONS: &[(&str, Kind, Option<Unit>, &str)] = &[
         Kind::Counter,
         None,
         "Finished webhook deliveries deleted after WEBHOOK_DELIVERY_RETENTION_DAYS.",
+    ),
+    // Live events (application).
+    (events::EVENT_STREAMS_OPEN, Kind::Gauge, None, "Event streams (GET /events) open on this instance."),
+    (events::EVENT_STREAM_EVENTS, Kind::Counter, None, "Events pushed to event streams, one per event per stream."),
+    (
+        events::EVENT_STREAM_SLOW_DROPS,
+        Kind::Counter,
+        None,
+        "Event streams dropped because their client did not keep up (they resume with Last-Event-ID).",
     ),
     // Bootstrap: the database pool.
     ("db_pool_connections", Kind::Gauge, None, "PostgreSQL pool connections, by state (idle or in_use)."),

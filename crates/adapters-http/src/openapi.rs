@@ -46,6 +46,9 @@ Conventions (see docs/adr/0005 for the reasons):
 - A password change ends every session (refresh-token family) of the user.
 - Rate-limited routes carry RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset (seconds); 429 adds Retry-After.
 - 503 (a dependency down, or a request over 30 s) carries Retry-After.
+- `GET /events` streams server-sent events; `Last-Event-ID` must name an event of the stream (400 otherwise). A
+  stream ends when its access token expires: reconnect with a fresh token and `Last-Event-ID`. At most 128 streams
+  per user per instance (429).
 - A webhook's `secret` is shown once, in the answer to its creation. A user may hold at most 100 webhooks (409
   past that). Another user's webhook, and its deliveries, are 404; an admin sees every webhook.
 - Text members are trimmed of white space at both ends before their length is counted; titles and names must not
@@ -59,6 +62,7 @@ Conventions (see docs/adr/0005 for the reasons):
         crate::webhooks::create_webhook, crate::webhooks::list_webhooks, crate::webhooks::get_webhook,
         crate::webhooks::update_webhook, crate::webhooks::delete_webhook, crate::webhooks::list_deliveries,
         crate::webhooks::retry_delivery,
+        crate::events::follow,
         crate::health::live, crate::health::ready, crate::health::metrics,
     ),
     // The parameter schemas: utoipa collects the schemas of bodies and responses by itself, not these.
@@ -68,7 +72,7 @@ Conventions (see docs/adr/0005 for the reasons):
         EventTypeSchema,
     )),
     modifiers(&BearerAuth, &Conventions),
-    tags((name = "auth"), (name = "users"), (name = "tasks"), (name = "webhooks"), (name = "operations"))
+    tags((name = "auth"), (name = "users"), (name = "tasks"), (name = "webhooks"), (name = "events"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

@@ -54,7 +54,7 @@ fn set_headers(headers: &mut HeaderMap, d: &RateDecision) {
 /// Whether the path is under a limited prefix (`/auth`, `/users`, `/tasks`, `/webhooks`), whatever the route or
 /// method.
 pub(crate) fn is_limited(path: &str) -> bool {
-    ["/auth", "/users", "/tasks", "/webhooks"]
+    ["/auth", "/users", "/tasks", "/webhooks", "/events"]
         .iter()
         .any(|p| path.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
 }

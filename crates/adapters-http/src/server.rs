@@ -14,6 +14,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 
 use crate::parse_errors::ProblemOnParseError;
@@ -30,6 +31,18 @@ pub struct ServerSettings {
 impl Default for ServerSettings {
     fn default() -> Self {
         Self { header_read_timeout: Duration::from_secs(10), shutdown_grace: Duration::from_secs(20) }
+    }
+}
+
+/// Closes the connection a request came on, whatever it is doing (say, stuck writing to a client that stopped
+/// reading). Every request served by [`serve`] carries one in its extensions.
+#[derive(Debug, Clone)]
+pub struct ConnectionCloser(CancellationToken);
+
+impl ConnectionCloser {
+    /// Closes the connection now; what it was sending is lost.
+    pub fn close(&self) {
+        self.0.cancel();
     }
 }
 
@@ -75,8 +88,11 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let app = router.clone();
+                let closer = ConnectionCloser(CancellationToken::new());
+                let close = closer.0.clone();
                 let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                     req.extensions_mut().insert(ConnectInfo(peer));
+                    req.extensions_mut().insert(closer.clone());
                     let app = app.clone();
                     async move { Ok::<_, Infallible>(app.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {})) }
                 });
@@ -84,8 +100,11 @@ pub async fn serve(
                 let connection = builder.serve_connection_with_upgrades(io, service).into_owned();
                 let connection = graceful.watch(connection);
                 connections.spawn(async move {
-                    if let Err(error) = connection.await {
-                        tracing::debug!(%error, "connection ended with an error");
+                    tokio::select! {
+                        ended = connection => if let Err(error) = ended {
+                            tracing::debug!(%error, "connection ended with an error");
+                        },
+                        () = close.cancelled() => tracing::debug!("connection closed by the server"),
                     }
                 });
             }

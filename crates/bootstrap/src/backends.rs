@@ -22,8 +22,8 @@ use taskflow_application::clock::SystemClock;
 use taskflow_application::ids::UuidV7Generator;
 use taskflow_application::ports::{JobLease, WebhookSender, WorkSignal};
 use taskflow_domain::ports::{
-    DeliveryQueue, EventLog, OverdueScan, RefreshTokenStore, TaskReadModel, UnitOfWork, UserReadModel, UserTombstones,
-    WebhookRepository,
+    DeliveryQueue, EventFeed, EventLog, OverdueScan, RefreshTokenStore, TaskReadModel, UnitOfWork, UserReadModel,
+    UserTombstones, WebhookRepository,
 };
 
 use crate::config::Config;
@@ -51,6 +51,10 @@ pub struct Backends {
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// What the background worker drives.
     pub jobs: JobPorts,
+    /// The published events, read by the live event hub.
+    pub feed: Arc<dyn EventFeed>,
+    /// Wakes the live event hub when events were published (on any instance).
+    pub feed_signal: Arc<dyn WorkSignal>,
     /// Readiness of the database.
     pub database_health: Arc<dyn HealthProbe>,
     /// Readiness of Redis (the in-process store when Redis is not configured).
@@ -112,7 +116,8 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
             let store = InMemoryStore::new();
             let (signal, breakers): (Arc<dyn WorkSignal>, Arc<dyn BreakerStore>) =
                 (Arc::new(store.clone()), Arc::new(InMemoryBreakers::new()));
-            Data::over(Storage::Memory(store.clone()), Arc::new(store), signal, breakers, sender)
+            let signals = Signals { work: signal, feed: Arc::new(store.feed_signal()) };
+            Data::over(Storage::Memory(store.clone()), Arc::new(store), signals, breakers, sender)
         }
         Some(url) => {
             let settings = PgSettings {
@@ -124,10 +129,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
             let pg = taskflow_adapters_postgres::connect(&settings).await.context("connecting to DATABASE_URL")?;
             tracing::info!(max_connections = settings.max_connections, "connected to PostgreSQL");
             // The listener ends when the last handle is dropped.
-            let signal: Arc<dyn WorkSignal> =
-                Arc::new(PgWorkSignal::listen(&pg, &tokio_util::sync::CancellationToken::new()));
+            let listener = PgWorkSignal::listen(&pg, &tokio_util::sync::CancellationToken::new());
+            let signals = Signals { feed: Arc::new(listener.feed()), work: Arc::new(listener) };
             let breakers: Arc<dyn BreakerStore> = Arc::new(pg.clone());
-            Data::over(Storage::Postgres(pg.clone()), Arc::new(pg), signal, breakers, sender)
+            Data::over(Storage::Postgres(pg.clone()), Arc::new(pg), signals, breakers, sender)
         }
     };
     let Data {
@@ -141,6 +146,8 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
         idempotency,
         webhooks,
         jobs,
+        feed,
+        feed_signal,
         health: database_health,
     } = data;
     let access_ttl = chrono::Duration::seconds(i64::from(config.access_token_ttl_secs));
@@ -190,7 +197,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
             }
         };
 
-    Ok(Backends { deps, storage, limiter, idempotency, jobs, database_health, redis_health })
+    Ok(Backends { deps, storage, limiter, idempotency, jobs, feed, feed_signal, database_health, redis_health })
 }
 
 /// How often an instance retries the cache invalidations it owes (nothing to do when it owes none).
@@ -239,14 +246,22 @@ struct Data {
     webhooks: Arc<dyn WebhookRepository>,
     /// The worker's ports, but the sender (which does not depend on the store).
     jobs: JobPorts,
+    feed: Arc<dyn EventFeed>,
+    feed_signal: Arc<dyn WorkSignal>,
     health: Arc<dyn HealthProbe>,
+}
+
+/// The wake-ups of one store: workers', and live event streams'.
+struct Signals {
+    work: Arc<dyn WorkSignal>,
+    feed: Arc<dyn WorkSignal>,
 }
 
 impl Data {
     fn over<S>(
         storage: Storage,
         store: Arc<S>,
-        signal: Arc<dyn WorkSignal>,
+        signals: Signals,
         breakers: Arc<dyn BreakerStore>,
         sender: Arc<dyn WebhookSender>,
     ) -> Self
@@ -262,6 +277,7 @@ impl Data {
             + DeliveryQueue
             + OverdueScan
             + JobLease
+            + EventFeed
             + HealthProbe
             + 'static,
     {
@@ -279,10 +295,12 @@ impl Data {
                 deliveries: store.clone(),
                 overdue: store.clone(),
                 lease: store.clone(),
-                signal,
+                signal: signals.work,
                 breakers,
                 sender,
             },
+            feed: store.clone(),
+            feed_signal: signals.feed,
             health: store,
         }
     }

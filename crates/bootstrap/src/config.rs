@@ -101,6 +101,14 @@ pub struct Config {
     pub webhook_max_in_flight: u32,
     /// `WEBHOOK_MAX_IN_FLIGHT_PER_RECEIVER`: attempts in flight to one receiver, so a slow one cannot hold every slot.
     pub webhook_max_in_flight_per_receiver: u32,
+    /// `EVENT_KEEP_ALIVE_SECS`: how long an event stream may stay silent before a keep-alive comment (1 to 15).
+    pub event_keep_alive_secs: u32,
+    /// `EVENT_STREAM_BUFFER`: events one stream may have waiting; past that its client is too slow and is dropped.
+    pub event_stream_buffer: u32,
+    /// `EVENT_STREAMS_MAX`: event streams one instance holds at most (more are refused with 503).
+    pub event_streams_max: u32,
+    /// `EVENT_STREAMS_PER_USER`: event streams one user may hold at once on one instance (more are 429).
+    pub event_streams_per_user: u32,
     /// `LOG_FORMAT`: `json` or `pretty`.
     pub log_format: LogFormat,
     /// `RUST_LOG`: the log filter.
@@ -140,6 +148,10 @@ impl Default for Config {
             webhook_delivery_retention_days: 30,
             webhook_max_in_flight: 64,
             webhook_max_in_flight_per_receiver: 8,
+            event_keep_alive_secs: 15,
+            event_stream_buffer: 256,
+            event_streams_max: 16_384,
+            event_streams_per_user: 128,
             log_format: LogFormat::Pretty,
             rust_log: "info,sqlx=warn,sea_orm=warn".into(),
             shutdown_grace_secs: 20,
@@ -153,7 +165,7 @@ impl Default for Config {
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(String);
 
-const VARIABLES: [&str; 30] = [
+const VARIABLES: [&str; 34] = [
     "HOST",
     "PORT",
     "DATABASE_URL",
@@ -180,6 +192,10 @@ const VARIABLES: [&str; 30] = [
     "WEBHOOK_DELIVERY_RETENTION_DAYS",
     "WEBHOOK_MAX_IN_FLIGHT",
     "WEBHOOK_MAX_IN_FLIGHT_PER_RECEIVER",
+    "EVENT_KEEP_ALIVE_SECS",
+    "EVENT_STREAM_BUFFER",
+    "EVENT_STREAMS_MAX",
+    "EVENT_STREAMS_PER_USER",
     "LOG_FORMAT",
     "RUST_LOG",
     "SHUTDOWN_GRACE_SECS",
@@ -241,7 +257,14 @@ impl Config {
             ("WEBHOOK_DELIVERY_RETENTION_DAYS", u64::from(self.webhook_delivery_retention_days)),
             ("WEBHOOK_MAX_IN_FLIGHT", u64::from(self.webhook_max_in_flight)),
             ("WEBHOOK_MAX_IN_FLIGHT_PER_RECEIVER", u64::from(self.webhook_max_in_flight_per_receiver)),
+            ("EVENT_STREAM_BUFFER", u64::from(self.event_stream_buffer)),
+            ("EVENT_STREAMS_MAX", u64::from(self.event_streams_max)),
+            ("EVENT_STREAMS_PER_USER", u64::from(self.event_streams_per_user)),
         ];
+        // The contract: a comment at least every 15 s.
+        if !(1..=15).contains(&self.event_keep_alive_secs) {
+            return Err(ConfigError("EVENT_KEEP_ALIVE_SECS: must be from 1 to 15".into()));
+        }
         // The contract: 20 simultaneous requests to one instance are served, not shed.
         if self.max_in_flight_requests < 20 {
             return Err(ConfigError("MAX_IN_FLIGHT_REQUESTS: must be at least 20".into()));

@@ -6,6 +6,7 @@ pub mod backends;
 pub mod cli;
 pub mod config;
 pub mod gauges;
+pub mod live;
 pub mod revocations;
 pub mod seed;
 pub mod startup;

@@ -8,6 +8,7 @@ use chrono::Duration as ChronoDuration;
 use taskflow_adapters_http::server::{Drained, ServerSettings, serve};
 use taskflow_adapters_http::{AppState, HttpSettings, observability, router};
 use taskflow_application::auth::{AuthService, AuthSettings};
+use taskflow_application::events::{LiveEvents, LiveSettings};
 use taskflow_application::health::HealthService;
 use taskflow_application::idempotency::IdempotencyService;
 use taskflow_application::rate_limits::RateLimitService;
@@ -30,7 +31,14 @@ pub fn app_state(backends: &Backends, config: &Config) -> AppState {
         access_ttl: ChronoDuration::seconds(i64::from(config.access_token_ttl_secs)),
         refresh_ttl: ChronoDuration::seconds(i64::from(config.refresh_token_ttl_secs)),
     };
+    let live = LiveSettings {
+        stream_buffer: config.event_stream_buffer as usize,
+        max_streams: config.event_streams_max as usize,
+        max_streams_per_user: config.event_streams_per_user as usize,
+        ..LiveSettings::default()
+    };
     AppState {
+        live: Arc::new(LiveEvents::new(backends.feed.clone(), deps.revoked_users.clone(), live)),
         auth: Arc::new(AuthService::new(deps.clone(), auth)),
         users: Arc::new(UserService::new(deps.clone())),
         tasks: Arc::new(TaskService::new(deps.clone())),
@@ -45,6 +53,7 @@ pub fn app_state(backends: &Backends, config: &Config) -> AppState {
             request_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(10),
             max_in_flight: config.max_in_flight_requests as usize,
+            event_keep_alive: Duration::from_secs(u64::from(config.event_keep_alive_secs)),
         },
         metrics: observability::prometheus_handle(),
     }
@@ -117,8 +126,8 @@ impl Application {
     }
 
     /// Serves until `stop` is cancelled or the process gets Ctrl-C/SIGTERM, then drains: readiness answers 503 at
-    /// once, no connection is accepted any more, in-flight requests get `SHUTDOWN_GRACE_SECS` to finish, and
-    /// background jobs stop.
+    /// once, no connection is accepted any more, event streams end, in-flight requests get `SHUTDOWN_GRACE_SECS` to
+    /// finish, and background jobs stop.
     ///
     /// # Errors
     /// When serving fails.
@@ -130,6 +139,14 @@ impl Application {
             .then(|| tokio::spawn(worker::from_config(&self.backends, &self.config).run(jobs_stop.clone())));
         tokio::spawn(crate::gauges::run(self.backends.storage.clone(), self.max_connections, stop.child_token()));
         tokio::spawn(crate::revocations::run(self.backends.deps.clone(), stop.child_token()));
+        // The hub closes its streams as soon as the drain starts, so that they end within the grace period.
+        let live_stop = stop.child_token();
+        tokio::spawn(crate::live::run(
+            Arc::clone(&self.state.live),
+            Arc::clone(&self.backends.feed_signal),
+            Arc::clone(&self.backends.deps.clock),
+            live_stop.clone(),
+        ));
         tracing::info!(address = %self.listener.local_addr()?, "serving");
         let health = Arc::clone(&self.state.health);
         let grace = self.server.shutdown_grace;
@@ -141,6 +158,7 @@ impl Application {
             }
             health.start_draining();
             jobs_stop.cancel();
+            live_stop.cancel();
         };
         let drained = serve(self.listener, router(self.state), self.server, shutdown).await;
         stop.cancel();

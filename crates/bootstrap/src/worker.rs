@@ -56,7 +56,7 @@ pub struct Worker {
 }
 
 /// How long to wait after a failure, doubling up to 10 s.
-fn backoff(failures: u32) -> Duration {
+pub(crate) fn backoff(failures: u32) -> Duration {
     Duration::from_millis(200u64.saturating_mul(1 << failures.min(6))).min(Duration::from_secs(10))
 }
 

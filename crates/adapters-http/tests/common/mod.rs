@@ -77,12 +77,18 @@ pub fn app_with(store: Arc<InMemoryStore>, settings: HttpSettings, adjust: impl 
         webhook_breakers: Arc::new(taskflow_adapters_memory::InMemoryBreakers::new()),
     };
     adjust(&mut deps);
+    let live = Arc::new(taskflow_application::events::LiveEvents::new(
+        store.clone(),
+        Arc::clone(&deps.revoked_users),
+        taskflow_application::events::LiveSettings::default(),
+    ));
     let auth = AuthSettings { access_ttl: chrono::Duration::minutes(15), refresh_ttl: chrono::Duration::days(7) };
     router(AppState {
         auth: Arc::new(AuthService::new(deps.clone(), auth)),
         users: Arc::new(UserService::new(deps.clone())),
         tasks: Arc::new(TaskService::new(deps.clone())),
         webhooks: Arc::new(WebhookService::new(deps)),
+        live,
         health: Arc::new(HealthService::new(store.clone(), store.clone())),
         idempotency: Arc::new(IdempotencyService::new(store)),
         rate_limits: Arc::new(RateLimitService::new(Arc::new(InMemoryRateLimiter::new()))),

@@ -14,6 +14,7 @@ use taskflow_domain::FamilyId;
 use taskflow_domain::auth::{AccessClaims, RefreshTokenRecord};
 use taskflow_domain::user::User;
 
+pub use authenticate::Credentials;
 pub use register::Registration;
 pub use revoked::RevokedUsers;
 

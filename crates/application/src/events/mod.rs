@@ -256,6 +256,18 @@ impl LiveEvents {
     /// # Errors
     /// The feed's, when it cannot be read; the hub stays where it was, and the next poll reads the same events.
     pub async fn poll(&self) -> Result<usize, RepoError> {
+        if self.lock().count == 0 {
+            // Nobody to push to: move to the head without reading the events. A stream that opens meanwhile is
+            // registered at the old position and is owed what follows it, so the hub moves only if none did.
+            let head = self.feed.head().await?;
+            let mut hub = self.lock();
+            if let (0, Phase::Open(at)) = (hub.count, hub.phase)
+                && head > at
+            {
+                hub.phase = Phase::Open(head);
+                return Ok(0);
+            }
+        }
         let mut read = 0;
         loop {
             let Phase::Open(after) = self.lock().phase else { return Ok(read) };
