@@ -268,6 +268,16 @@ impl Call {
 }
 
 impl TestApp {
+    /// Tells the application to stop, as SIGTERM would: it drains and exits (the test's runtime keeps going).
+    pub fn shutdown(&self) {
+        self.stop.cancel();
+    }
+
+    /// The database URL (PostgreSQL only).
+    pub fn database_url(&self) -> Option<String> {
+        self.config.database_url.as_ref().map(|url| url.expose().to_owned())
+    }
+
     /// A request to `path` (which may carry a query).
     pub fn call(&self, method: Method, path: &str) -> Call {
         Call {

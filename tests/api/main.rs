@@ -22,6 +22,7 @@ macro_rules! on_both_backends {
 mod auth;
 mod deleted_users;
 mod errors;
+mod events;
 mod hardening;
 mod helpers;
 mod history;

@@ -139,8 +139,9 @@ impl Application {
             .then(|| tokio::spawn(worker::from_config(&self.backends, &self.config).run(jobs_stop.clone())));
         tokio::spawn(crate::gauges::run(self.backends.storage.clone(), self.max_connections, stop.child_token()));
         tokio::spawn(crate::revocations::run(self.backends.deps.clone(), stop.child_token()));
-        // The hub closes its streams as soon as the drain starts, so that they end within the grace period.
-        let live_stop = stop.child_token();
+        // The hub closes its streams as soon as the drain starts (whatever started it), so that they end within the
+        // grace period; its token is not a child of `stop`, so that this path is the one a test exercises too.
+        let live_stop = CancellationToken::new();
         tokio::spawn(crate::live::run(
             Arc::clone(&self.state.live),
             Arc::clone(&self.backends.feed_signal),
@@ -151,6 +152,7 @@ impl Application {
         let health = Arc::clone(&self.state.health);
         let grace = self.server.shutdown_grace;
         let signal = stop.clone();
+        let live_stop_after = live_stop.clone();
         let shutdown = async move {
             tokio::select! {
                 () = signal.cancelled() => tracing::info!(grace_secs = grace.as_secs(), "shutdown requested; draining"),
@@ -162,6 +164,7 @@ impl Application {
         };
         let drained = serve(self.listener, router(self.state), self.server, shutdown).await;
         stop.cancel();
+        live_stop_after.cancel();
         if let Some(jobs) = jobs {
             let _ = jobs.await;
         }
