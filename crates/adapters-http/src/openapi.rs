@@ -461,6 +461,19 @@ mod tests {
         assert_eq!(members, ["completedAt", "description", "dueDate", "priority", "status", "title"]);
     }
 
+    #[test]
+    fn the_events_route_documents_its_stream_its_resume_header_and_its_refusals() {
+        let doc = doc();
+        let events = &doc["paths"]["/events"]["get"];
+        for status in ["200", "400", "401", "429", "503"] {
+            assert!(events["responses"][status].is_object(), "/events lacks {status}");
+        }
+        assert!(events["responses"]["200"]["content"]["text/event-stream"].is_object());
+        let header = &events["parameters"][0];
+        assert_eq!((&header["name"], &header["in"]), (&"Last-Event-ID".into(), &"header".into()));
+        assert_eq!(events["tags"][0], "events");
+    }
+
     #[tokio::test]
     async fn the_docs_page_calls_no_online_validator() {
         use tower::ServiceExt as _;
