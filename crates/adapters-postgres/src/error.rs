@@ -1,5 +1,6 @@
 //! The one place where SeaORM's `DbErr` becomes the domain's [`RepoError`].
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, sqlx};
@@ -31,8 +32,20 @@ pub(crate) async fn bounded<T>(
 ) -> Result<T, RepoError> {
     match tokio::time::timeout(deadline, call).await {
         Ok(done) => done.map_err(map_db_err),
-        Err(_) => Err(RepoError::unavailable(StatementDeadline(deadline))),
+        Err(_) => {
+            ABANDONED.fetch_add(1, Ordering::SeqCst);
+            Err(RepoError::unavailable(StatementDeadline(deadline)))
+        }
     }
+}
+
+/// Statements abandoned at their deadline whose connections have not been checked since: each makes the next
+/// released connection be checked (see `storage::release_check`).
+static ABANDONED: AtomicU64 = AtomicU64::new(0);
+
+/// Whether a statement was abandoned since the last check (and counts this check against it).
+pub(crate) fn take_abandoned() -> bool {
+    ABANDONED.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
 }
 
 /// What a database error means to the domain.

@@ -66,7 +66,11 @@ pub async fn connect_pool(settings: &PgSettings) -> Result<DatabaseConnection, R
         .map_sqlx_postgres_opts(move |pg| {
             if explicit_ssl_mode || !is_loopback(pg.get_host()) { pg } else { pg.ssl_mode(PgSslMode::Disable) }
         })
-        .map_sqlx_postgres_pool_opts(|pool| pool.after_release(|conn, _| Box::pin(release_check(conn))));
+        // No ping when a connection is taken: a round trip on every checkout, to find out what the statement itself
+        // would (a dead connection fails its statement, which answers 503 once, and the pool replaces it).
+        .map_sqlx_postgres_pool_opts(|pool| {
+            pool.test_before_acquire(false).after_release(|conn, _| Box::pin(release_check(conn)))
+        });
     Database::connect(opts).await.map_err(map_db_err)
 }
 
@@ -88,6 +92,11 @@ const RELEASE_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 /// pool opens a fresh one when it is needed.
 async fn release_check(conn: &mut sea_orm::sqlx::PgConnection) -> Result<bool, sea_orm::sqlx::Error> {
     use sea_orm::sqlx::Connection as _;
+    // Only while statements are being abandoned (a stalled server or network) is a released connection suspect;
+    // otherwise the check would cost a round trip per checkout for nothing.
+    if !crate::error::take_abandoned() {
+        return Ok(true);
+    }
     match tokio::time::timeout(RELEASE_CHECK_TIMEOUT, conn.ping()).await {
         Ok(Ok(())) => Ok(true),
         Ok(Err(error)) => Err(error),

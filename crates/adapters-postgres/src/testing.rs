@@ -205,3 +205,91 @@ pub async fn fresh_storage_counting() -> (PgStorage, StatementLog) {
     });
     (PgStorage::new(db).leasing(guard), log)
 }
+
+/// Round trips on the wire: a proxy between a pool and PostgreSQL that counts the messages after which a client
+/// waits for the server, a simple `Query` (`BEGIN`, `COMMIT`, ...) or a `Sync` (the end of an extended-protocol
+/// exchange: one prepared statement's execution, or a pool's ping). Connect a pool to [`RoundTripCounter::url`].
+#[derive(Debug, Clone)]
+pub struct RoundTripCounter {
+    url: String,
+    count: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl RoundTripCounter {
+    /// A proxy to the server of `url` (a `postgres://` URL without TLS), listening on a free loopback port.
+    ///
+    /// # Panics
+    /// When no port can be bound or `url` names no `host:port`.
+    pub async fn start(url: &str) -> Self {
+        let (scheme_user, rest) = url.split_once('@').expect("a URL with user@host");
+        let (authority, path) = rest.split_once('/').expect("a URL with a database");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let local = listener.local_addr().expect("the proxy's address");
+        let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let upstream = authority.to_owned();
+        let counter = Arc::clone(&count);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let counter = Arc::clone(&counter);
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                    let (client_read, client_write) = client.into_split();
+                    let (server_read, mut server_write) = server.into_split();
+                    let down = tokio::spawn(async move {
+                        let (mut from, mut to) = (server_read, client_write);
+                        let _ = tokio::io::copy(&mut from, &mut to).await;
+                    });
+                    let _ = forward_counting(client_read, &mut server_write, &counter).await;
+                    down.abort();
+                });
+            }
+        });
+        Self { url: format!("{scheme_user}@{local}/{path}"), count }
+    }
+
+    /// The URL to connect through the proxy.
+    #[must_use]
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Round trips since the last call, which resets the count.
+    #[must_use]
+    pub fn take(&self) -> u64 {
+        self.count.swap(0, std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Copies the client's messages to the server, counting `Query` and `Sync`. The first message (startup) has no
+/// type byte.
+async fn forward_counting(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    to: &mut tokio::net::tcp::OwnedWriteHalf,
+    count: &std::sync::atomic::AtomicU64,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut started = false;
+    loop {
+        let mut header = [0_u8; 5];
+        let (kind, length) = if started {
+            from.read_exact(&mut header).await?;
+            (header[0], u32::from_be_bytes([header[1], header[2], header[3], header[4]]))
+        } else {
+            from.read_exact(&mut header[1..]).await?;
+            started = true;
+            (0, u32::from_be_bytes([header[1], header[2], header[3], header[4]]))
+        };
+        let mut body = vec![0_u8; (length as usize).saturating_sub(4)];
+        from.read_exact(&mut body).await?;
+        if kind == b'Q' || kind == b'S' {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        if kind == 0 {
+            to.write_all(&header[1..]).await?;
+        } else {
+            to.write_all(&header).await?;
+        }
+        to.write_all(&body).await?;
+    }
+}

@@ -131,17 +131,21 @@ pub(crate) fn after_clause(
     })
 }
 
-/// The page statement: tasks with their owner's name and email, in listing order.
+/// The page statement: tasks with their owner's name and email, in listing order. With `total`, every row also
+/// carries the count of every task matching `condition` (an uncorrelated subquery: PostgreSQL runs it once).
 pub(crate) fn page_sql(
     condition: &str,
     sort: SortField,
     order: SortOrder,
     limit: &str,
     offset: Option<&str>,
+    total: bool,
 ) -> String {
     let offset = offset.map(|o| format!(" OFFSET {o}")).unwrap_or_default();
+    let extra =
+        if total { format!(", (SELECT count(*) FROM tasks t WHERE {condition}) AS total") } else { String::new() };
     format!(
-        "SELECT {}, u.name AS owner_name, u.email AS owner_email \
+        "SELECT {}, u.name AS owner_name, u.email AS owner_email{extra} \
          FROM tasks t JOIN users u ON u.id = t.user_id \
          WHERE {condition} ORDER BY {} LIMIT {limit}{offset}",
         task_column_list("t"),

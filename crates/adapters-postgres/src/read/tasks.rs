@@ -39,21 +39,30 @@ impl PgStorage {
         let condition = where_clause(&q.filter, q.now, &mut sql);
         let offset = i64::from(page.saturating_sub(1)) * i64::from(limit);
         let (l, o) = (sql.bind(i64::from(limit)), sql.bind(offset));
-        let page_stmt = sql.into_statement(page_sql(&condition, q.sort, q.order, &l, Some(&o)));
-
-        let mut sql = Sql::default();
-        let condition = where_clause(&q.filter, q.now, &mut sql);
-        let count_stmt = sql.into_statement(format!("SELECT count(*) AS total FROM tasks t WHERE {condition}"));
-
-        // Two statements on one connection and one snapshot (a page past the end still gets the real total): a
-        // listing never holds two pooled connections, and its items and total always agree.
-        let (rows, total) = self.read_page_and_count(page_stmt, count_stmt).await?;
-        let total = match total {
+        // One statement, one snapshot: the page (through the sort's index) and, beside it, the total (a count over
+        // the same condition, run once). Every row carries the total; a page past the end has no row to carry it,
+        // so then, and only then, a second statement counts.
+        let text = page_sql(&condition, q.sort, q.order, &l, Some(&o), true);
+        let rows = bounded(self.deadline, self.db.query_all_raw(sql.into_statement(text))).await?;
+        let total = match rows.first() {
             Some(row) => count(row.try_get::<i64>("", "total").map_err(map_db_err)?)?,
-            None => 0,
+            None if offset == 0 => 0,
+            None => self.count_where(q).await?,
         };
         let items = rows.iter().map(view_from).collect::<Result<Vec<_>, _>>()?;
         Ok(TaskPage { items, total: Some(total), next: None })
+    }
+
+    /// How many tasks match the listing's condition.
+    async fn count_where(&self, q: &TaskQuery) -> Result<u64, RepoError> {
+        let mut sql = Sql::default();
+        let condition = where_clause(&q.filter, q.now, &mut sql);
+        let text = format!("SELECT count(*) AS total FROM tasks t WHERE {condition}");
+        let row = bounded(self.deadline, self.db.query_one_raw(sql.into_statement(text))).await?;
+        match row {
+            Some(row) => count(row.try_get::<i64>("", "total").map_err(map_db_err)?),
+            None => Ok(0),
+        }
     }
 
     async fn keyset_page(
@@ -69,7 +78,7 @@ impl PgStorage {
         }
         // One row more than asked tells whether there is a next page.
         let l = sql.bind(i64::from(limit) + 1);
-        let page = sql.into_statement(page_sql(&condition, q.sort, q.order, &l, None));
+        let page = sql.into_statement(page_sql(&condition, q.sort, q.order, &l, None, false));
         let rows = bounded(self.deadline, self.db.query_all_raw(page)).await?;
         let mut items = rows.iter().map(view_from).collect::<Result<Vec<TaskView>, _>>()?;
         let more = items.len() > limit as usize;
