@@ -98,14 +98,27 @@ start_serve() { # port log -> pid (WORKER=true: each instance relays events too)
   SERVE_PID=$pid
 }
 has_line() { grep -q "\"phase\": \"$2\"" "$1"; }
+forget() { # pid: a process that has been waited for leaves the list that cleanup kills (its pid may be reused)
+  local kept=() pid
+  for pid in "${PIDS[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
+  PIDS=("${kept[@]}")
+}
 line_of() { grep -m1 "\"phase\": \"$2\"" "$1"; }
 open_streams() { # port count log [extra args] -> CLIENT_PID once every stream has its headers (or failed)
   local port=$1 count=$2 log=$3; shift 3
   $CLIENT streams --port "$port" --users "$USERS_FILE" --streams "$count" "$@" >"$log" 2>"$log.err" &
   CLIENT_PID=$!
   PIDS+=("$CLIENT_PID")
-  until_ok $((120 + count / 50)) has_line "$log" open \
-    || { echo "events: $count streams on :$port not open in time; client stderr:" >&2; tail -5 "$log.err" >&2; exit 1; }
+  local deadline=$(($(date +%s) + 120 + count / 50))
+  until has_line "$log" open; do
+    if ! kill -0 "$CLIENT_PID" 2>/dev/null || [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "events: $count streams on :$port not open (client gone or 120 s + 1 s per 50 streams passed);" \
+        "client stderr:" >&2
+      tail -5 "$log.err" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
   OPEN_LINE=$(line_of "$log" open)
   if [ "$(echo "$OPEN_LINE" | field '["failed"]')" != 0 ]; then
     echo "events: some streams failed to open on :$port: $OPEN_LINE" >&2
@@ -114,6 +127,7 @@ open_streams() { # port count log [extra args] -> CLIENT_PID once every stream h
 stop_client() { # -> END_LINE (hold mode)
   kill -TERM "$CLIENT_PID"
   wait "$CLIENT_PID" || true
+  forget "$CLIENT_PID"
   END_LINE=$(line_of "$1" end || echo '{}')
 }
 
@@ -176,6 +190,7 @@ if [[ " $PARTS " == *" b "* ]]; then
     --out "$EXPECT")
   T1=$(now); AT1=$(cpu_ticks "$A_PID"); BT1=$(cpu_ticks "$B_PID")
   wait "$CLIENT_PID" || true
+  forget "$CLIENT_PID"
   B_LINE=$(line_of "$LOG-b-streams.log" latency || echo '{"received": 0, "expected": 0, "latency_ms": {}}')
   B_CPU=$(py "
 s, hz = $T1 - $T0, $HZ
