@@ -237,7 +237,7 @@ wrk_run() { # -> "requests/s wrk-cpu-ticks" (2xx only: wrk counts non-2xx, which
 }
 machine_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; } # all cores, in clock ticks
 pg_backends() { psql -h 127.0.0.1 -U postgres -Atc "SELECT pid FROM pg_stat_activity WHERE datname = '$DB'" | tr '\n' ' '; }
-ZERO_RUNS=(); ONB_RUNS=(); ONA_RUNS=(); ZERO_US=(); ONB_US=(); ONA_US=()
+ZERO_RUNS=(); ONB_RUNS=(); ONA_RUNS=(); ZERO_US=(); ONB_US=(); ONA_US=(); C_OTHERS=()
 if [[ " $PARTS " == *" c "* ]]; then
   PER_USER=$(py "print($C_STREAMS / $USERS)")
   c_run() { # label [port]: one wrk run against A, with C_STREAMS streams open on port (none without) -> RPS, US
@@ -262,17 +262,18 @@ print(f'; {e.get(\"events\", 0):,} of {round($created * $PER_USER):,} events rec
       f' ended by the server, {e.get(\"reconnects\", \"?\")} reconnects')")
     fi
     # CPU in cores over the run; per request, the server side (A, B, their PostgreSQL backends) and the stream client
-    read -r US CPU_NOTE <<<"$(py "
+    read -r US OTHERS CPU_NOTE <<<"$(py "
 s, hz, n = $t1 - $t0, $HZ, max($created, 1)
 a, b, c, p, w, m = $a1 - $a0, $b1 - $b0, $c1 - $c0, $p1 - $p0, $wrk_ticks, $m1 - $m0
 others = m - a - b - c - p - w
-print(round(1e6 * (a + b + p + c) / hz / n), f'CPU in cores: A {a / hz / s:.2f}, B {b / hz / s:.2f}, PostgreSQL {p / hz / s:.2f},'
+print(round(1e6 * (a + b + p + c) / hz / n), f'{others / hz / s:.2f}', f'CPU in cores: A {a / hz / s:.2f}, B {b / hz / s:.2f}, PostgreSQL {p / hz / s:.2f},'
       f' stream client {c / hz / s:.2f}, wrk {w / hz / s:.2f}, everything else on the machine {others / hz / s:.2f};'
       f' per POST (A + B + PostgreSQL + client) {1e6 * (a + b + p + c) / hz / n:.0f} us, without the client'
       f' {1e6 * (a + b + p) / hz / n:.0f} us')")"
     echo "c. round $round, $label: $rps req/s, $created tasks$events"
     echo "   $CPU_NOTE"
     RPS=$rps
+    C_OTHERS+=("$OTHERS")
   }
   for round in $(seq "$ROUNDS"); do
     c_run "no stream"; ZERO_RUNS+=("$RPS"); ZERO_US+=("$US")
@@ -324,6 +325,8 @@ if z:
         rows += [('   ... streams on B (A+B+PG+client; change)', f'{ub:,}; {ub / uz - 1:+.1%}', '', '')]
     if ua:
         rows += [('   ... streams on A (A+B+PG+client; change)', f'{ua:,}; {ua / uz - 1:+.1%}', '', '')]
+    others = [$(IFS=,; echo "${C_OTHERS[*]:-}")]
+    rows += [('   other processes on the machine, cores', f'{min(others):.2f} to {max(others):.2f}', '', '')]
 print()
 print(f'{\"measure\":<44} {\"figure\":>18}  {\"goal\":<10} met')
 for name, figure, goal, met in rows:
