@@ -65,6 +65,8 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+trap 'echo "events: stopped by SIGTERM" >&2; exit 143' TERM
+trap 'echo "events: stopped by SIGINT" >&2; exit 130' INT
 
 py() { python3 -c "$@"; }
 field() { py "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$1"; } # field '["a"]["b"]' <json
