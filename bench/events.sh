@@ -238,10 +238,15 @@ wrk_run() { # -> "requests/s wrk-cpu-ticks" (2xx only: wrk counts non-2xx, which
   awk '{print $16 + $17}' "/proc/$BASHPID/stat"  # this subshell's waited-for children: wrk (and awk, nearly 0)
 }
 machine_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; } # all cores, in clock ticks
+pg_counters() { # one line: commits, rows returned (scans), rows fetched (index), inserted, updated in the bench database
+  psql -h 127.0.0.1 -U postgres -Atc "SELECT xact_commit, tup_returned, tup_fetched, tup_inserted, tup_updated
+    FROM pg_stat_database WHERE datname = '$DB'" | tr '|' ' '
+}
 pg_backends() { psql -h 127.0.0.1 -U postgres -Atc "SELECT pid FROM pg_stat_activity WHERE datname = '$DB'" | tr '\n' ' '; }
 ZERO_RUNS=(); ONB_RUNS=(); ONA_RUNS=(); ZERO_US=(); ONB_US=(); ONA_US=(); C_OTHERS=()
 if [[ " $PARTS " == *" c "* ]]; then
   PER_USER=$(py "print($C_STREAMS / $USERS)")
+  sleep 11; PG_LAST=$(pg_counters)
   c_run() { # label [port]: one wrk run against A, with C_STREAMS streams open on port (none without) -> RPS, US
     local label=$1 port=${2:-} client=""
     local log=$LOG-c-${label// /-}.log
@@ -254,8 +259,18 @@ if [[ " $PARTS " == *" c "* ]]; then
     local t1 a1 b1 c1 p1 m1 created events="" 
     t1=$(now); a1=$(cpu_ticks "$A_PID"); b1=$(cpu_ticks "$B_PID"); c1=$(cpu_ticks $client); p1=$(cpu_ticks $pg)
     m1=$(machine_busy)
-    if [ -n "$port" ]; then sleep 2; fi  # the last events of the run reach the streams
+    # The last events of the run reach the streams meanwhile; PostgreSQL 15 backends flush their statistics up to
+    # 10 s after going idle (there is no signal for it), so the counters are read 11 s after each run.
+    sleep 11
     created=$(($(task_count) - tasks0))  # wrk does not count the requests in flight when it stops; the database does
+    local pg_now pg_note
+    pg_now=$(pg_counters)
+    pg_note=$(py "
+d = [b - a for a, b in zip(map(int, '$PG_LAST'.split()), map(int, '$pg_now'.split()))]
+n = max($created, 1)
+print(f'PostgreSQL per POST (from the previous reading, 11 s of idling included): {d[0] / n:.2f} commits,'
+      f' {d[1] / n:.1f} rows returned, {d[2] / n:.1f} fetched, {d[3] / n:.2f} inserted, {d[4] / n:.2f} updated')")
+    PG_LAST=$pg_now
     if [ -n "$port" ]; then
       stop_client "$log"
       events=$(py "
@@ -274,6 +289,7 @@ print(round(1e6 * (a + b + p + c) / hz / n), f'{others / hz / s:.2f}', f'CPU in 
       f' {1e6 * (a + b + p) / hz / n:.0f} us')")"
     echo "c. round $round, $label: $rps req/s, $created tasks$events"
     echo "   $CPU_NOTE"
+    echo "   $pg_note"
     RPS=$rps
     C_OTHERS+=("$OTHERS")
   }
