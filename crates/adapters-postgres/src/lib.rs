@@ -10,6 +10,7 @@
 //! - `testing` (feature `testing`): a fresh database per test.
 
 mod breakers;
+mod commands;
 mod deliveries;
 mod error;
 mod feed;

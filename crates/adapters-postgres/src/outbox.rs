@@ -159,6 +159,25 @@ impl EventLog for PgStorage {
     }
 }
 
+/// The `outbox_events` columns an event is written to, in the order of [`event_row`].
+pub(crate) const APPENDED_COLUMNS: &str =
+    "id, kind, task_id, owner_id, payload, occurred_at, actor_id, version, changes";
+
+/// The values of one appended event, in the order of [`APPENDED_COLUMNS`].
+pub(crate) fn event_row(e: &DomainEvent) -> [Value; 9] {
+    [
+        e.id.as_uuid().into(),
+        e.kind.as_str().into(),
+        e.task.id().as_uuid().into(),
+        e.task.owner().as_uuid().into(),
+        snapshot(&e.task).into(),
+        e.occurred_at.into(),
+        e.actor.map(|a| a.as_uuid()).into(),
+        e.version().get().into(),
+        changes_json(&e.changes).into(),
+    ]
+}
+
 /// Rows per outbox `INSERT` (9 parameters each, well under Postgres' 65,535).
 const OUTBOX_CHUNK: usize = 5_000;
 
@@ -197,18 +216,7 @@ impl EventOutbox for PgTransaction {
                 ])
                 .to_owned();
             for e in chunk {
-                let row: [Value; 9] = [
-                    e.id.as_uuid().into(),
-                    e.kind.as_str().into(),
-                    e.task.id().as_uuid().into(),
-                    e.task.owner().as_uuid().into(),
-                    snapshot(&e.task).into(),
-                    e.occurred_at.into(),
-                    e.actor.map(|a| a.as_uuid()).into(),
-                    e.version().get().into(),
-                    changes_json(&e.changes).into(),
-                ];
-                insert.values(row.map(Expr::val)).map_err(|err| RepoError::unexpected(err.to_string()))?;
+                insert.values(event_row(e).map(Expr::val)).map_err(|err| RepoError::unexpected(err.to_string()))?;
             }
             // The wake-up rides on the INSERT itself: no extra round trip, and PostgreSQL delivers a NOTIFY only
             // when (and if) the transaction commits. Identical notifications of one transaction are folded into one.

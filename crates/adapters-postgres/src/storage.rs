@@ -9,7 +9,12 @@ use async_trait::async_trait;
 use sea_orm::sqlx::postgres::PgSslMode;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use taskflow_domain::RepoError;
-use taskflow_domain::ports::{Transaction, UnitOfWork};
+use taskflow_domain::TaskId;
+use taskflow_domain::events::DomainEvent;
+use taskflow_domain::policy::TaskScope;
+use taskflow_domain::ports::{TaskReadModel, Transaction, UnitOfWork};
+use taskflow_domain::query::{OwnerSummary, TaskView};
+use taskflow_domain::task::{Task, Version};
 
 use crate::error::{bounded, map_db_err};
 use crate::tx::PgTransaction;
@@ -177,6 +182,23 @@ impl UnitOfWork for PgStorage {
     async fn begin(&self) -> Result<Box<dyn Transaction>, RepoError> {
         let txn = begin_to_completion(&self.db, self.deadline, None, None).await?;
         Ok(Box::new(PgTransaction::new(txn, self.deadline)))
+    }
+
+    async fn create_task(&self, task: &Task, events: &[DomainEvent]) -> Result<OwnerSummary, RepoError> {
+        self.create_task_now(task, events).await
+    }
+
+    async fn read_task(&self, id: TaskId, scope: TaskScope) -> Result<Option<TaskView>, RepoError> {
+        // The read model's own statement: the task with its owner, committed, uncached.
+        TaskReadModel::get(self, id, scope).await
+    }
+
+    async fn update_task(&self, task: &Task, expected: Version, events: &[DomainEvent]) -> Result<(), RepoError> {
+        self.update_task_now(task, expected, events).await
+    }
+
+    async fn delete_task(&self, task: &Task, events: &[DomainEvent]) -> Result<(), RepoError> {
+        self.delete_task_now(task, events).await
     }
 }
 

@@ -118,9 +118,9 @@ async fn each_request_takes_its_budget_of_round_trips() {
         ("get", 1 + 1),
         ("keyset page", 1 + 1),
         ("offset page", 1 + 1),
-        ("create", 5 + 2),
-        ("update", 6 + 2),
-        ("delete", 4 + 1),
+        ("create", 1 + 1),
+        ("update", 2 + 2),
+        ("delete", 2 + 2),
         ("batch", 3 + 1),
         ("stats", 1 + 1),
     ];

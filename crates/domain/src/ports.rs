@@ -11,7 +11,7 @@ use crate::error::RepoError;
 use crate::events::DomainEvent;
 use crate::ids::{EventId, FamilyId, TaskId, UserId, WebhookId};
 use crate::policy::TaskScope;
-use crate::query::{BulkOutcome, PageRequest, TaskPage, TaskQuery, TaskStats, TaskView};
+use crate::query::{BulkOutcome, OwnerSummary, PageRequest, TaskPage, TaskQuery, TaskStats, TaskView};
 use crate::task::{Task, Version};
 use crate::user::{EmailAddress, Password, PasswordHash, User};
 
@@ -149,6 +149,11 @@ pub trait UserTombstones: Send + Sync {
 }
 
 /// Opens units of work: one per command, spanning all its writes and the events it records.
+///
+/// Besides [`UnitOfWork::begin`], the single-task commands have units of work of their own, each one write with its
+/// events. Their provided implementations compose `begin` and the repositories, so an adapter is correct without
+/// them; an adapter overrides them to do each in one statement (PostgreSQL does: one round trip instead of five).
+/// Either way the domain decides what is written: the adapter only carries it out.
 #[async_trait]
 pub trait UnitOfWork: Send + Sync {
     /// Starts a unit of work.
@@ -156,6 +161,58 @@ pub trait UnitOfWork: Send + Sync {
     /// # Errors
     /// [`RepoError::Unavailable`] when storage cannot be reached.
     async fn begin(&self) -> Result<Box<dyn Transaction>, RepoError>;
+
+    /// Stores a new `task` and its `events` in one unit of work, and returns the summary of the owner it names.
+    ///
+    /// # Errors
+    /// [`RepoError::MissingReference`] when the owner does not exist (nothing is stored); [`RepoError::Unavailable`].
+    async fn create_task(&self, task: &Task, events: &[DomainEvent]) -> Result<OwnerSummary, RepoError> {
+        let tx = self.begin().await?;
+        let owner = tx.users().find_for_update(task.owner()).await?.ok_or(RepoError::MissingReference)?;
+        tx.tasks().insert(task).await?;
+        tx.outbox().append(events).await?;
+        tx.commit().await?;
+        Ok(OwnerSummary::of(&owner))
+    }
+
+    /// The task `id` within `scope` as committed now, with its owner: what a command reads before it decides a
+    /// change, which [`UnitOfWork::update_task`] or [`UnitOfWork::delete_task`] then writes only if the task is still
+    /// at that version. Never served from a cache.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn read_task(&self, id: TaskId, scope: TaskScope) -> Result<Option<TaskView>, RepoError> {
+        let tx = self.begin().await?;
+        let Some(task) = tx.tasks().find_for_update(id, scope).await? else { return Ok(None) };
+        let owner = tx.users().find_for_update(task.owner()).await?.ok_or(RepoError::MissingReference)?;
+        Ok(Some(TaskView { owner: OwnerSummary::of(&owner), task }))
+    }
+
+    /// Writes `task`, changed from version `expected`, and its `events` in one unit of work.
+    ///
+    /// # Errors
+    /// [`RepoError::Conflict`] when the stored task is no longer at `expected` (or is gone): nothing is written.
+    async fn update_task(&self, task: &Task, expected: Version, events: &[DomainEvent]) -> Result<(), RepoError> {
+        let tx = self.begin().await?;
+        tx.tasks().update(task, expected).await?;
+        tx.outbox().append(events).await?;
+        tx.commit().await
+    }
+
+    /// Deletes `task` (as read at its current version) and records its `events` in one unit of work.
+    ///
+    /// # Errors
+    /// [`RepoError::Conflict`] when the stored task is no longer at that version (or is gone): nothing is written.
+    async fn delete_task(&self, task: &Task, events: &[DomainEvent]) -> Result<(), RepoError> {
+        let tx = self.begin().await?;
+        let scope = TaskScope::Owner(task.owner());
+        match tx.tasks().delete(task.id(), scope).await? {
+            Some(deleted) if deleted.version() == task.version() => {}
+            _ => return Err(RepoError::Conflict),
+        }
+        tx.outbox().append(events).await?;
+        tx.commit().await
+    }
 }
 
 /// An open unit of work. Dropping it without [`Transaction::commit`] rolls every write back.

@@ -300,6 +300,14 @@ pub struct OwnerSummary {
     pub email: EmailAddress,
 }
 
+impl OwnerSummary {
+    /// The summary of `user`.
+    #[must_use]
+    pub fn of(user: &crate::user::User) -> Self {
+        Self { id: user.id(), name: user.name().clone(), email: user.email().clone() }
+    }
+}
+
 /// A task as read, with its owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskView {

@@ -33,18 +33,14 @@ impl TaskService {
         let self_owned = owner_id == actor.user_id;
         let unknown_owner =
             || if self_owned { AppError::Unauthenticated } else { AppError::invalid("userId", "no such user") };
-        let owner = self.owner_summary(owner_id).await?.ok_or_else(unknown_owner)?;
         let now = self.deps.clock.now();
         let task = Task::new(input.task, owner_id, self.deps.ids.task_id(), now);
-
-        let tx = self.deps.uow.begin().await?;
-        match tx.tasks().insert(&task).await {
-            // The owner was deleted between the check and the insert.
+        let event = DomainEvent::created(self.deps.ids.event_id(), &task, actor.user_id, now);
+        // One unit of work, which also says whose the task is: no lookup of the owner beforehand.
+        let owner = match self.deps.uow.create_task(&task, &[event]).await {
             Err(RepoError::MissingReference) => return Err(unknown_owner()),
             other => other?,
-        }
-        tx.outbox().append(&[DomainEvent::created(self.deps.ids.event_id(), &task, actor.user_id, now)]).await?;
-        tx.commit().await?;
+        };
         self.deps.read_cache.invalidate([owner_id]).await;
         Ok(TaskView { task, owner })
     }

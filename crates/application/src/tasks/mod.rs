@@ -14,12 +14,11 @@ pub use create_task::CreateTask;
 pub use list_tasks::{ListTasks, PageMeta, PagingRequest, TaskList};
 pub use task_history::{MAX_HISTORY_LIMIT, TaskHistory};
 
-use taskflow_domain::UserId;
-use taskflow_domain::query::{OwnerSummary, TaskView};
-use taskflow_domain::task::Task;
-
 use crate::Deps;
-use crate::error::AppError;
+
+/// How many times a command that lost a race to a concurrent change of the same task reads it again and re-applies
+/// itself before answering 409 (a command with `If-Match` never retries: the client named the version it meant).
+const WRITE_ATTEMPTS: usize = 32;
 
 /// The task use cases.
 pub struct TaskService {
@@ -31,22 +30,6 @@ impl TaskService {
     #[must_use]
     pub fn new(deps: Deps) -> Self {
         Self { deps }
-    }
-
-    /// The owner summary embedded in task responses.
-    async fn owner_summary(&self, owner: UserId) -> Result<Option<OwnerSummary>, AppError> {
-        Ok(self.deps.user_reads.get(owner).await?.map(|u| OwnerSummary {
-            id: u.id(),
-            name: u.name().clone(),
-            email: u.email().clone(),
-        }))
-    }
-
-    /// `task` with its owner, after a write.
-    async fn view(&self, task: Task) -> Result<TaskView, AppError> {
-        // The owner existed inside the unit of work; if they were deleted since, so was the task.
-        let owner = self.owner_summary(task.owner()).await?.ok_or(AppError::NotFound("task"))?;
-        Ok(TaskView { task, owner })
     }
 }
 

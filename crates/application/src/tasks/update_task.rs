@@ -7,7 +7,7 @@ use taskflow_domain::policy::Actor;
 use taskflow_domain::query::TaskView;
 use taskflow_domain::task::{TaskPatch, Version};
 
-use super::TaskService;
+use super::{TaskService, WRITE_ATTEMPTS};
 use crate::error::AppError;
 
 impl TaskService {
@@ -30,27 +30,36 @@ impl TaskService {
         if patch.is_empty() {
             return Err(AppError::invalid("body", "name at least one field to change"));
         }
-        let tx = self.deps.uow.begin().await?;
-        let mut task = tx.tasks().find_for_update(id, actor.task_scope()).await?.ok_or(AppError::NotFound("task"))?;
-        let expected = task.version();
-        if if_match.is_some_and(|v| v != expected) {
-            return Err(AppError::PreconditionFailed { current: expected });
+        let scope = actor.task_scope();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let TaskView { mut task, owner } =
+                self.deps.uow.read_task(id, scope).await?.ok_or(AppError::NotFound("task"))?;
+            let expected = task.version();
+            if if_match.is_some_and(|v| v != expected) {
+                return Err(AppError::PreconditionFailed { current: expected });
+            }
+            let now = self.deps.clock.now();
+            let change = task.apply(patch.clone(), now);
+            let Some(event) = DomainEvent::changed(self.deps.ids.event_id(), &task, change, actor.user_id, now) else {
+                // Nothing changes: nothing is written, and the version stays.
+                return Ok(TaskView { task, owner });
+            };
+            // Written only if the task is still at the version read: no lock is held between the two.
+            match self.deps.uow.update_task(&task, expected, &[event]).await {
+                Ok(()) => {
+                    self.deps.read_cache.invalidate([task.owner()]).await;
+                    return Ok(TaskView { task, owner });
+                }
+                // Someone else changed it first: the client's If-Match is stale now.
+                Err(RepoError::Conflict) if if_match.is_some() => {
+                    return Err(AppError::PreconditionFailed { current: expected.next() });
+                }
+                // Without If-Match, the change applies to whatever the task became: read it again.
+                Err(RepoError::Conflict) if attempt < WRITE_ATTEMPTS => {}
+                Err(err) => return Err(err.into()),
+            }
         }
-        let now = self.deps.clock.now();
-        let change = task.apply(patch, now);
-        let Some(event) = DomainEvent::changed(self.deps.ids.event_id(), &task, change, actor.user_id, now) else {
-            // Dropping the unit of work releases the row lock; nothing was written.
-            drop(tx);
-            return self.view(task).await;
-        };
-        match tx.tasks().update(&task, expected).await {
-            // Only possible when the adapter does not lock on find_for_update: someone else won the race.
-            Err(RepoError::Conflict) => return Err(AppError::PreconditionFailed { current: expected.next() }),
-            other => other?,
-        }
-        tx.outbox().append(&[event]).await?;
-        tx.commit().await?;
-        self.deps.read_cache.invalidate([task.owner()]).await;
-        self.view(task).await
     }
 }

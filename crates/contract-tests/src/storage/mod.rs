@@ -3,6 +3,7 @@
 //! Every case takes fresh, empty [`StoragePorts`](crate::StoragePorts).
 
 mod bulk;
+mod commands;
 mod listing;
 mod outbox;
 mod paging;
@@ -10,6 +11,7 @@ mod tasks;
 mod users;
 
 pub use bulk::*;
+pub use commands::*;
 pub use listing::*;
 pub use outbox::*;
 pub use paging::*;
@@ -33,6 +35,10 @@ macro_rules! __storage_cases {
                 deleting_an_unknown_user_reports_false,
                 users_are_listed_oldest_first_with_paging_and_total,
                 inserting_a_task_for_a_missing_owner_is_a_missing_reference,
+                create_task_stores_the_task_and_its_events_and_names_the_owner,
+                read_task_sees_the_committed_task_within_the_scope,
+                update_task_writes_only_at_the_version_read_and_its_events_with_it,
+                delete_task_deletes_only_at_the_version_read_and_records_its_events,
                 a_task_can_be_inserted_and_read_with_its_owner,
                 find_for_update_respects_the_scope,
                 update_with_the_current_version_is_stored,

@@ -1,0 +1,105 @@
+//! The single-task commands' units of work, each one statement (see `UnitOfWork` in the domain): the task write and
+//! its events commit together because they are one statement, so no `BEGIN` or `COMMIT` travels, and a conditional
+//! write takes no lock. The statements carry out what the domain decided (the task's new columns, the events with
+//! their snapshots); they decide nothing.
+
+use sea_orm::{ConnectionTrait, Value};
+use taskflow_domain::RepoError;
+use taskflow_domain::events::DomainEvent;
+use taskflow_domain::query::OwnerSummary;
+use taskflow_domain::task::{Task, Version};
+
+use crate::error::{bounded, corrupt};
+use crate::outbox::{APPENDED_COLUMNS, WORK_CHANNEL, event_row};
+use crate::read::Sql;
+use crate::rows::{owner_from, task_values, tasks};
+use crate::storage::PgStorage;
+
+/// `(p1, p2, ...)` binding `values`.
+fn row_of(sql: &mut Sql, values: impl IntoIterator<Item = Value>) -> String {
+    let placeholders: Vec<String> = values.into_iter().map(|v| sql.bind(v)).collect();
+    format!("({})", placeholders.join(", "))
+}
+
+/// A CTE named `appended` inserting `events` (guarded by `guard`, an SQL condition, when given), and one named
+/// `woke` that wakes the workers on commit if any was appended; `woke` must be referenced to run.
+fn append_ctes(sql: &mut Sql, events: &[DomainEvent], guard: Option<&str>) -> String {
+    if events.is_empty() {
+        return "appended AS (SELECT 1 WHERE false), woke AS (SELECT 1 WHERE false)".to_owned();
+    }
+    let rows: Vec<String> = events.iter().map(|e| row_of(sql, event_row(e))).collect();
+    let source = match guard {
+        None => format!("VALUES {}", rows.join(", ")),
+        Some(guard) => format!("SELECT * FROM (VALUES {}) v WHERE {guard}", rows.join(", ")),
+    };
+    format!(
+        "appended AS (INSERT INTO outbox_events ({APPENDED_COLUMNS}) {source} RETURNING 1), \
+         woke AS (SELECT pg_notify('{WORK_CHANNEL}', '') FROM (SELECT 1 FROM appended LIMIT 1) AS any_row)"
+    )
+}
+
+fn count_of(row: Option<&sea_orm::QueryResult>, column: &str) -> Result<i64, RepoError> {
+    let row = row.ok_or_else(|| corrupt("command result", "no row"))?;
+    row.try_get::<i64>("", column).map_err(|e| corrupt("command result", e))
+}
+
+impl PgStorage {
+    /// `INSERT` the task and its events, and read the owner's summary, in one statement. A missing owner fails the
+    /// task's foreign key, which fails the whole statement.
+    pub(crate) async fn create_task_now(&self, task: &Task, events: &[DomainEvent]) -> Result<OwnerSummary, RepoError> {
+        let mut sql = Sql::default();
+        let (columns, values): (Vec<tasks::Column>, Vec<Value>) = task_values(task).into_iter().unzip();
+        let columns: Vec<String> = columns.into_iter().map(|c| sea_orm::IdenStatic::as_str(&c).to_owned()).collect();
+        let row = row_of(&mut sql, values);
+        let appended = append_ctes(&mut sql, events, None);
+        let text = format!(
+            "WITH created AS (INSERT INTO tasks ({}) VALUES {row} RETURNING user_id), {appended} \
+             SELECT u.name AS owner_name, u.email AS owner_email, (SELECT count(*) FROM woke) AS woke \
+             FROM created c JOIN users u ON u.id = c.user_id",
+            columns.join(", ")
+        );
+        let row = bounded(self.deadline, self.db.query_one_raw(sql.into_statement(text))).await?;
+        // The insert succeeded, so the owner exists in this statement's snapshot.
+        let row = row.ok_or(RepoError::MissingReference)?;
+        owner_from(&row, task.owner())
+    }
+
+    /// `UPDATE` the task if it is still at `expected`, and append its events only if it was, in one statement.
+    pub(crate) async fn update_task_now(
+        &self,
+        task: &Task,
+        expected: Version,
+        events: &[DomainEvent],
+    ) -> Result<(), RepoError> {
+        let mut sql = Sql::default();
+        let fixed =
+            |c: &tasks::Column| matches!(c, tasks::Column::Id | tasks::Column::UserId | tasks::Column::CreatedAt);
+        let sets: Vec<String> = task_values(task)
+            .into_iter()
+            .filter(|(c, _)| !fixed(c))
+            .map(|(c, v)| format!("{} = {}", sea_orm::IdenStatic::as_str(&c), sql.bind(v)))
+            .collect();
+        let (id, version) = (sql.bind(task.id().as_uuid()), sql.bind(expected.get()));
+        let appended = append_ctes(&mut sql, events, Some("EXISTS (SELECT 1 FROM changed)"));
+        let text = format!(
+            "WITH changed AS (UPDATE tasks SET {} WHERE id = {id} AND version = {version} RETURNING 1), {appended} \
+             SELECT (SELECT count(*) FROM changed) AS changed, (SELECT count(*) FROM woke) AS woke",
+            sets.join(", ")
+        );
+        let row = bounded(self.deadline, self.db.query_one_raw(sql.into_statement(text))).await?;
+        if count_of(row.as_ref(), "changed")? == 0 { Err(RepoError::Conflict) } else { Ok(()) }
+    }
+
+    /// `DELETE` the task if it is still at its version, and append its events only if it was, in one statement.
+    pub(crate) async fn delete_task_now(&self, task: &Task, events: &[DomainEvent]) -> Result<(), RepoError> {
+        let mut sql = Sql::default();
+        let (id, version) = (sql.bind(task.id().as_uuid()), sql.bind(task.version().get()));
+        let appended = append_ctes(&mut sql, events, Some("EXISTS (SELECT 1 FROM deleted)"));
+        let text = format!(
+            "WITH deleted AS (DELETE FROM tasks WHERE id = {id} AND version = {version} RETURNING 1), {appended} \
+             SELECT (SELECT count(*) FROM deleted) AS deleted, (SELECT count(*) FROM woke) AS woke"
+        );
+        let row = bounded(self.deadline, self.db.query_one_raw(sql.into_statement(text))).await?;
+        if count_of(row.as_ref(), "deleted")? == 0 { Err(RepoError::Conflict) } else { Ok(()) }
+    }
+}
