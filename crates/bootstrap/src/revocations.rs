@@ -1,5 +1,6 @@
-//! Keeps this instance's set of deleted users ([`RevokedUsers`]) in step with the stored tombstones, so that a
-//! deletion made on another instance is refused here within one [`PERIOD`] (ADR 0007).
+//! Keeps this instance's set of deleted users ([`RevokedUsers`](taskflow_application::auth::RevokedUsers)) in
+//! step with the stored tombstones, so that a deletion made on another instance is refused here within one
+//! [`PERIOD`] (ADR 0007).
 
 use std::time::Duration;
 

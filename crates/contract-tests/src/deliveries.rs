@@ -1,7 +1,7 @@
 //! The delivery-queue contract: fan-out from the outbox, claims under leases, attempts and their outcomes, the
 //! owner's listing, retries by hand, pruning and the figures.
 //!
-//! Every case takes fresh [`QueuePorts`](crate::QueuePorts). Times are passed in, so leases expire by moving `now`.
+//! Every case takes fresh [`QueuePorts`]. Times are passed in, so leases expire by moving `now`.
 
 use std::collections::HashSet;
 

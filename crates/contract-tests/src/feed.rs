@@ -1,7 +1,7 @@
 //! The event-feed contract: events join the feed when relayed, numbered after everything published before, each once,
 //! in each task's commit order, even when relays run concurrently; reads by range and owner.
 //!
-//! Every case takes fresh [`QueuePorts`](crate::QueuePorts).
+//! Every case takes fresh [`QueuePorts`].
 
 use std::collections::{HashMap, HashSet};
 

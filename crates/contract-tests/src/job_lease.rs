@@ -1,7 +1,7 @@
 //! The job-lease contract: a named role has at most one holder, passes on when its lease expires, and is freed at
 //! once by its holder.
 //!
-//! Every case takes fresh [`QueuePorts`](crate::QueuePorts).
+//! Every case takes fresh [`QueuePorts`].
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The overdue-scan contract: one `task.overdue` event per task per due date, guaranteed by storage, whatever the
 //! timing of concurrent scans.
 //!
-//! Every case takes fresh [`QueuePorts`](crate::QueuePorts).
+//! Every case takes fresh [`QueuePorts`].
 
 use chrono::{DateTime, Utc};
 use taskflow_domain::events::{DomainEvent, TaskEventKind};

@@ -1,7 +1,7 @@
 //! The webhook contract: subscriptions are stored whole, seen only within their owner's scope, and take their
 //! deliveries with them when deleted (with their owner, too).
 //!
-//! Every case takes fresh [`QueuePorts`](crate::QueuePorts).
+//! Every case takes fresh [`QueuePorts`].
 
 use chrono::{DateTime, TimeDelta, Utc};
 use taskflow_domain::RepoError;

@@ -7,7 +7,7 @@
 //! and misses. Old entries are never read again and expire by their TTL. Concurrent misses of one key in one
 //! instance share a single load (no stampede). When the cache store fails, reads bypass it and go to the database.
 //!
-//! A bump that fails (the store unreachable) is *owed*: the instance remembers it (bounded, see [`debt`]), stops
+//! A bump that fails (the store unreachable) is *owed*: the instance remembers it (bounded: the `debt` module), stops
 //! reading and writing the cache, and retries the bump on its next cache use and from [`ReadCache::resync`] (called
 //! periodically by the binary) until the store accepts it; only then does it use the cache again. So once the
 //! store is reachable, no read is staler than a write made on the same instance, and other instances see the

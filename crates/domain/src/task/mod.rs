@@ -1,4 +1,5 @@
-//! Tasks: the `Task` entity and its state changes. Its value objects live in [`values`] and are re-exported here.
+//! Tasks: the `Task` entity and its state changes. Its value objects live in the `values` module and are
+//! re-exported here.
 
 mod changes;
 mod values;

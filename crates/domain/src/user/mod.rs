@@ -1,4 +1,4 @@
-//! Users: the `User` entity. Its value objects live in [`values`] and are re-exported here.
+//! Users: the `User` entity. Its value objects live in the `values` module and are re-exported here.
 
 mod values;
 
