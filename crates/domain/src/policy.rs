@@ -1,9 +1,25 @@
 //! The authorization policy: who may see and change what. Owners act on their own data; admins on everything.
 
 use crate::ids::UserId;
-use crate::user::Role;
+use crate::user::{Role, User};
 
-/// The authenticated caller of a use case.
+/// The authenticated caller of a use case: who calls, with what role. Every use case takes one, and the policy
+/// below decides from it alone.
+///
+/// It comes from a verified access token (`AuthService::authenticate` in `taskflow-application`), from the
+/// session a registration or login returns (`Session::actor`), or, in process, from a user: [`Actor::of`] (or
+/// `Actor::from(&user)`) acts as that user with their current role. An embedder that trusts its caller may also
+/// build one from its fields, say an admin actor for a user it knows to be an admin.
+///
+/// ```
+/// use taskflow_domain::policy::{Actor, TaskScope};
+/// use taskflow_domain::user::Role;
+/// use taskflow_domain::UserId;
+///
+/// let me = Actor { user_id: UserId::from_uuid(uuid::Uuid::from_u128(7)), role: Role::User };
+/// assert_eq!(me.task_scope(), TaskScope::Owner(me.user_id));
+/// assert!(Actor { role: Role::Admin, ..me }.is_admin());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Actor {
     /// Who is calling.
@@ -43,7 +59,19 @@ pub enum Denied {
     Forbidden,
 }
 
+impl From<&User> for Actor {
+    fn from(user: &User) -> Self {
+        Self::of(user)
+    }
+}
+
 impl Actor {
+    /// Acting as `user`, with the role they have now.
+    #[must_use]
+    pub fn of(user: &User) -> Self {
+        Self { user_id: user.id(), role: user.role() }
+    }
+
     /// Whether the caller is an admin.
     #[must_use]
     pub fn is_admin(&self) -> bool {

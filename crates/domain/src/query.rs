@@ -16,9 +16,10 @@ use crate::task::{Task, TaskPriority, TaskStatus};
 use crate::user::{EmailAddress, UserName};
 
 /// The field a listing is sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum SortField {
     /// Creation time (the default).
+    #[default]
     CreatedAt,
     /// Last change.
     UpdatedAt,
@@ -56,12 +57,24 @@ impl SortField {
 }
 
 /// The sort direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum SortOrder {
     /// Smallest first.
     Asc,
     /// Largest first (the default).
+    #[default]
     Desc,
+}
+
+impl SortOrder {
+    /// The wire name (`asc`, `desc`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Asc => "asc",
+            Self::Desc => "desc",
+        }
+    }
 }
 
 /// A case-insensitive substring to look for in titles and descriptions: 1..=200 characters, taken as given (a
@@ -103,6 +116,12 @@ impl SearchTerm {
             return Err(SearchTermError::ControlCharacter);
         }
         Ok((len > 0).then(|| Self(raw.to_owned())))
+    }
+
+    /// The term, as given.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 
     /// Whether `haystack` contains the term, ignoring case.

@@ -29,9 +29,17 @@ pub(crate) fn bounded_line(raw: &str, max: usize) -> Result<String, LineError> {
     Ok(t.to_owned())
 }
 
-/// `AsRef<str>`, `Display` and `TryFrom<String>` (through `parse`) for a string newtype.
+/// `as_str`, `AsRef<str>`, `Display` and `TryFrom<String>` (through `parse`) for a string newtype.
 macro_rules! string_value_object {
     ($name:ident, $error:ident) => {
+        impl $name {
+            /// The validated text.
+            #[must_use]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0
