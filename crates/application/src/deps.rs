@@ -1,4 +1,9 @@
-//! The ports a use case may call, bundled once so services are built in one line.
+//! The ports a use case may call, bundled once so services are built in one line, and [`DepsBuilder`], which
+//! fills every port it is not given with a default.
+
+mod builder;
+
+pub use builder::{DepsBuilder, MissingPort};
 
 use std::sync::Arc;
 
@@ -12,6 +17,10 @@ use taskflow_domain::ports::{
 };
 
 /// Every port the use cases need. Cheap to clone.
+///
+/// Build it with [`Deps::builder`], which needs only the storage ports (and, to register and log in, a password
+/// hasher and a token issuer) and defaults the rest; the in-memory wiring of `taskflow-embedded` fills every port.
+/// The members are public so that a test can also swap one port of a built `Deps` with struct update syntax.
 #[derive(Clone)]
 pub struct Deps {
     /// "Now".
@@ -45,3 +54,13 @@ pub struct Deps {
     /// The receivers' circuit breakers (re-activating a webhook closes its breaker).
     pub webhook_breakers: Arc<dyn crate::breakers::BreakerStore>,
 }
+
+impl Deps {
+    /// A builder with no port set yet: see [`DepsBuilder`] for which ports have defaults.
+    pub fn builder() -> DepsBuilder {
+        DepsBuilder::default()
+    }
+}
+
+#[cfg(test)]
+mod tests;

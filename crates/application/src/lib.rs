@@ -10,6 +10,7 @@
 //! - [`health`]: readiness of the dependencies.
 //! - [`breakers`]: the shared circuit breakers of webhook receivers (a port).
 
+mod app;
 pub mod auth;
 pub mod breakers;
 pub mod cache;
@@ -32,7 +33,10 @@ pub mod webhooks;
 #[cfg(test)]
 mod test_support;
 
-pub use deps::Deps;
+pub use app::App;
+pub use deps::{Deps, DepsBuilder, MissingPort};
 pub use error::{AppError, FieldError};
 /// The domain, re-exported so adapters that drive the use cases need one dependency.
 pub use taskflow_domain as domain;
+/// Dates and durations, as the use cases take them (the domain's `chrono`).
+pub use taskflow_domain::chrono;

@@ -29,6 +29,12 @@ impl IdempotencyKey {
         let ok = !raw.is_empty() && raw.len() <= Self::MAX_LEN && raw.bytes().all(|b| (0x20..=0x7e).contains(&b));
         if ok { Ok(Self(raw.to_owned())) } else { Err(IdempotencyKeyError) }
     }
+
+    /// The key, as presented.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl AsRef<str> for IdempotencyKey {

@@ -12,6 +12,7 @@ mod revoked;
 use chrono::Duration;
 use taskflow_domain::FamilyId;
 use taskflow_domain::auth::{AccessClaims, RefreshTokenRecord};
+use taskflow_domain::policy::Actor;
 use taskflow_domain::user::User;
 
 pub use authenticate::Credentials;
@@ -21,13 +22,24 @@ pub use revoked::RevokedUsers;
 use crate::Deps;
 use crate::error::AppError;
 
-/// Token lifetimes.
-#[derive(Debug, Clone, Copy)]
+/// Token lifetimes. The default is the service's: 15 minutes for access tokens, 7 days for refresh tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthSettings {
     /// How long an access token is accepted (`ACCESS_TOKEN_TTL_SECS`).
     pub access_ttl: Duration,
     /// How long a refresh token is accepted (`REFRESH_TOKEN_TTL_SECS`).
     pub refresh_ttl: Duration,
+}
+
+impl AuthSettings {
+    /// The service's defaults (`ACCESS_TOKEN_TTL_SECS=900`, `REFRESH_TOKEN_TTL_SECS=604800`).
+    pub const DEFAULT: Self = Self { access_ttl: Duration::minutes(15), refresh_ttl: Duration::days(7) };
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
 }
 
 /// What a successful register, login or refresh returns.
@@ -43,7 +55,17 @@ pub struct Session {
     pub user: User,
 }
 
+impl Session {
+    /// The caller this session authenticates: its user, with their role. In process there is no need to present
+    /// the access token again.
+    #[must_use]
+    pub fn actor(&self) -> Actor {
+        Actor::of(&self.user)
+    }
+}
+
 /// The authentication use cases.
+#[derive(Clone)]
 pub struct AuthService {
     deps: Deps,
     settings: AuthSettings,

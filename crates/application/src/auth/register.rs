@@ -4,7 +4,7 @@ use taskflow_domain::RepoError;
 use taskflow_domain::user::{EmailAddress, NewUser, Password, Role, User, UserName};
 
 use super::{AuthService, Session};
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 
 /// A validated registration.
 #[derive(Debug, Clone)]
@@ -15,6 +15,27 @@ pub struct Registration {
     pub password: Password,
     /// The display name.
     pub name: UserName,
+}
+
+impl Registration {
+    /// Validates the three members at once.
+    ///
+    /// # Errors
+    /// [`AppError::Validation`] listing every invalid member (`email`, `password`, `name`).
+    pub fn parse(email: &str, password: &str, name: &str) -> Result<Self, AppError> {
+        let (email, password, name) = (EmailAddress::parse(email), Password::parse(password), UserName::parse(name));
+        match (email, password, name) {
+            (Ok(email), Ok(password), Ok(name)) => Ok(Self { email, password, name }),
+            (email, password, name) => {
+                let errors = [
+                    email.err().map(|e| FieldError::new("email", e)),
+                    password.err().map(|e| FieldError::new("password", e)),
+                    name.err().map(|e| FieldError::new("name", e)),
+                ];
+                Err(AppError::Validation(errors.into_iter().flatten().collect()))
+            }
+        }
+    }
 }
 
 impl AuthService {

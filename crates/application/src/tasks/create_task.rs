@@ -5,7 +5,7 @@ use taskflow_domain::UserId;
 use taskflow_domain::events::DomainEvent;
 use taskflow_domain::policy::Actor;
 use taskflow_domain::query::TaskView;
-use taskflow_domain::task::{NewTask, Task};
+use taskflow_domain::task::{NewTask, Task, TaskTitle};
 
 use super::TaskService;
 use crate::error::AppError;
@@ -17,6 +17,35 @@ pub struct CreateTask {
     pub task: NewTask,
     /// The owner, when not the caller (admins only).
     pub user_id: Option<UserId>,
+}
+
+impl CreateTask {
+    /// The caller's own task.
+    #[must_use]
+    pub fn new(task: NewTask) -> Self {
+        Self { task, user_id: None }
+    }
+
+    /// The caller's own task with this title, every other member at its default ([`NewTask::new`]).
+    ///
+    /// # Errors
+    /// [`AppError::Validation`] (`title`) when the title is empty, too long or holds a control character.
+    pub fn titled(title: &str) -> Result<Self, AppError> {
+        let title = TaskTitle::parse(title).map_err(|e| AppError::invalid("title", e))?;
+        Ok(Self::new(NewTask::new(title)))
+    }
+
+    /// The same task for `owner` (admins only; for anyone else the use case answers [`AppError::Forbidden`]).
+    #[must_use]
+    pub fn for_user(self, owner: UserId) -> Self {
+        Self { user_id: Some(owner), ..self }
+    }
+}
+
+impl From<NewTask> for CreateTask {
+    fn from(task: NewTask) -> Self {
+        Self::new(task)
+    }
 }
 
 impl TaskService {

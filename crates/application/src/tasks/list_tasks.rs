@@ -29,8 +29,31 @@ pub enum PagingRequest {
     },
 }
 
-/// A validated listing request.
-#[derive(Debug, Clone)]
+impl PagingRequest {
+    /// The default page size.
+    pub const DEFAULT_LIMIT: u32 = 20;
+}
+
+/// The first page of 20, by offset (`page=1&limit=20`).
+impl Default for PagingRequest {
+    fn default() -> Self {
+        Self::Offset { page: 1, limit: Self::DEFAULT_LIMIT }
+    }
+}
+
+/// A validated listing request. The default is the service's: every visible task, no filter, newest first
+/// ([`SortField::CreatedAt`], [`SortOrder::Desc`]), the first page of 20. Narrow it with struct update syntax:
+///
+/// ```
+/// use taskflow_application::domain::query::SortField;
+/// use taskflow_application::domain::task::TaskStatus;
+/// use taskflow_application::tasks::ListTasks;
+///
+/// let open_by_due_date =
+///     ListTasks { statuses: vec![TaskStatus::Pending], sort: SortField::DueDate, ..ListTasks::default() };
+/// assert_eq!(open_by_due_date.order.as_str(), "desc");
+/// ```
+#[derive(Debug, Clone, Default)]
 pub struct ListTasks {
     /// Only this user's tasks (admins; a user may name themself).
     pub owner: Option<UserId>,

@@ -21,6 +21,7 @@ use crate::Deps;
 const WRITE_ATTEMPTS: usize = 32;
 
 /// The task use cases.
+#[derive(Clone)]
 pub struct TaskService {
     deps: Deps,
 }

@@ -10,6 +10,7 @@ pub use update_user::UserUpdate;
 use crate::Deps;
 
 /// The user use cases.
+#[derive(Clone)]
 pub struct UserService {
     deps: Deps,
 }

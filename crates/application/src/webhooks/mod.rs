@@ -6,11 +6,13 @@ mod delete_webhook;
 mod get_webhook;
 mod list_deliveries;
 mod list_webhooks;
+mod no_delivery;
 mod retry_delivery;
 mod update_webhook;
 
 pub use create_webhook::CreatedWebhook;
 pub use list_deliveries::{DeliveryList, ListDeliveries};
+pub use no_delivery::NoDelivery;
 
 use taskflow_domain::WebhookId;
 use taskflow_domain::policy::Actor;
@@ -23,6 +25,7 @@ use crate::error::AppError;
 pub const MAX_WEBHOOKS_PER_USER: u64 = 100;
 
 /// The webhook use cases.
+#[derive(Clone)]
 pub struct WebhookService {
     deps: Deps,
 }
