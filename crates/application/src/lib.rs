@@ -43,7 +43,9 @@
 //! ```
 //!
 //! Every use case takes the caller as a [`domain::policy::Actor`]: from a session ([`auth::Session::actor`]),
-//! from a user ([`domain::policy::Actor::of`]), or from an access token ([`App::actor`]). Requests with many
+//! from a user ([`domain::policy::Actor::of`]: a program that authenticates its users itself provisions their
+//! accounts with [`users::UserService::provision_user`], no password needed), or from an access token
+//! ([`App::actor`]). Requests with many
 //! optional members have defaults ([`tasks::ListTasks::default`]: every visible task, newest first, the first
 //! page of 20) or constructors ([`tasks::CreateTask::titled`], [`auth::Registration::parse`]); their errors are
 //! [`AppError`]s, which name the invalid members.

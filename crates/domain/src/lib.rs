@@ -79,7 +79,8 @@
 //!
 //! Implement the trait, with `#[async_trait]` (re-exported here as [`async_trait`](macro@async_trait)) for the
 //! asynchronous ports. A skeleton: a clock stuck at one instant, and a password hasher for a deployment whose
-//! accounts never log in with a password (every hash is refused, every verification fails, in constant time).
+//! accounts never log in with a password (every hash is refused, every verification fails; the application's
+//! `NoCredentials` is this, with a token issuer).
 //!
 //! ```
 //! use taskflow_domain::chrono::{DateTime, Utc};

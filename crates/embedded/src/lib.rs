@@ -32,10 +32,30 @@
 //! # Features
 //!
 //! `crypto` (on by default) brings Argon2id password hashing and PASETO access tokens
-//! (`taskflow-adapters-crypto`): registering and logging in need them, and [`in_memory`] uses them. Without it
-//! (`default-features = false`) neither is compiled, [`in_memory`] is absent, and the builder of
-//! [`in_memory_deps`] wants a [`domain::ports::PasswordHasher`] and a [`domain::ports::TokenIssuer`] of the
-//! embedder's own (see the adapter skeleton of [`domain`]).
+//! (`taskflow-adapters-crypto`), which registering and logging in need. Without it (`default-features = false`)
+//! neither is compiled and the wiring has [`application::auth::NoCredentials`] instead: nobody registers or logs
+//! in, and a program that authenticates its users itself provisions their accounts and acts as them. Or it gives
+//! [`DepsBuilder::hasher`] and [`DepsBuilder::tokens`] adapters of its own.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use taskflow_embedded::application::tasks::CreateTask;
+//! use taskflow_embedded::application::users::NewAccount;
+//! use taskflow_embedded::domain::policy::Actor;
+//! use taskflow_embedded::domain::user::{EmailAddress, Role, UserName};
+//! use taskflow_embedded::{Deps, InMemoryStore};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // What `in_memory()` is without the `crypto` feature.
+//! let app = Deps::builder().store(Arc::new(InMemoryStore::new())).build_app()?;
+//! let (email, name) = (EmailAddress::parse("ada@example.com")?, UserName::parse("Ada")?);
+//! let account = NewAccount { email, name, role: Role::User };
+//! let ada = Actor::of(&app.users.provision_user(account).await?);
+//! app.tasks.create_task(ada, CreateTask::titled("Owned without a password")?).await?;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Build profile
 //!
@@ -69,9 +89,9 @@ pub use taskflow_application::{App, AppError, Deps, DepsBuilder, MissingPort};
 pub use taskflow_domain::{async_trait, chrono, uuid};
 
 /// Every use case over a new, empty in-memory store: Argon2id at production cost, PASETO access tokens with a key
-/// made for this process, the system clock and UUIDv7 ids, the service's token lifetimes. Webhooks are kept but
-/// not sent (no delivery worker runs in process).
-#[cfg(feature = "crypto")]
+/// made for this process (without the `crypto` feature: [`application::auth::NoCredentials`]), the system clock
+/// and UUIDv7 ids, the service's token lifetimes. Webhooks are kept but not sent (no delivery worker runs in
+/// process).
 #[must_use]
 pub fn in_memory() -> App {
     in_memory_deps(&InMemoryStore::new()).build_app().expect("the in-memory wiring sets every port")

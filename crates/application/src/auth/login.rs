@@ -26,6 +26,11 @@ impl AuthService {
             self.deps.hasher.verify_dummy(&password).await?;
             return Err(AppError::Unauthenticated);
         };
+        // An account provisioned without a password: refused like an unknown email, in the same time.
+        if user.password_hash().is_locked() {
+            self.deps.hasher.verify_dummy(&password).await?;
+            return Err(AppError::Unauthenticated);
+        }
         if !self.deps.hasher.verify(&password, user.password_hash()).await? {
             return Err(AppError::Unauthenticated);
         }

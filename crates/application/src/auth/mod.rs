@@ -5,6 +5,7 @@ mod authenticate;
 mod login;
 mod logout;
 mod me;
+mod no_credentials;
 mod refresh;
 mod register;
 mod revoked;
@@ -16,6 +17,7 @@ use taskflow_domain::policy::Actor;
 use taskflow_domain::user::User;
 
 pub use authenticate::Credentials;
+pub use no_credentials::NoCredentials;
 pub use register::Registration;
 pub use revoked::RevokedUsers;
 

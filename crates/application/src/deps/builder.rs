@@ -9,7 +9,7 @@ use taskflow_domain::ports::{
 
 use super::Deps;
 use crate::app::App;
-use crate::auth::{AuthSettings, RevokedUsers};
+use crate::auth::{AuthSettings, NoCredentials, RevokedUsers};
 use crate::breakers::BreakerStore;
 use crate::cache::ReadCache;
 use crate::clock::SystemClock;
@@ -27,7 +27,8 @@ pub struct MissingPort(pub &'static str);
 /// - `uow`, `task_reads`, `user_reads`, `refresh_tokens`, `tombstones`, `events`, `webhooks`, `deliveries`: no
 ///   default; one call to [`Self::store`] sets them all (`tombstones` is needed only for the default
 ///   `revoked_users`).
-/// - `hasher`, `tokens`: no default ([`MissingPort`]).
+/// - `hasher`, `tokens`: [`NoCredentials`] (no registration, login or token: accounts are provisioned with
+///   [`crate::users::UserService::provision_user`]).
 /// - `clock`: [`SystemClock`]; `ids`: [`UuidV7Generator`].
 /// - `read_cache`: [`ReadCache::disabled`] (every read goes to the read model).
 /// - `revoked_users`: an empty [`RevokedUsers`] over `tombstones`, for the access-token lifetime of [`Self::auth`].
@@ -106,9 +107,9 @@ impl DepsBuilder {
         task_reads: Arc<dyn TaskReadModel>;
         /// The user read side.
         user_reads: Arc<dyn UserReadModel>;
-        /// Password hashing (registering and logging in).
+        /// Password hashing (registering and logging in; default: [`NoCredentials`]).
         hasher: Arc<dyn PasswordHasher>;
-        /// Access tokens, refresh-token and webhook secrets.
+        /// Access tokens, refresh-token and webhook secrets (default: [`NoCredentials`]).
         tokens: Arc<dyn TokenIssuer>;
         /// Refresh-token families.
         refresh_tokens: Arc<dyn RefreshTokenStore>;
@@ -158,8 +159,8 @@ impl DepsBuilder {
             events: given(self.events, "events")?,
             webhooks: given(self.webhooks, "webhooks")?,
             deliveries: given(self.deliveries, "deliveries")?,
-            hasher: given(self.hasher, "hasher")?,
-            tokens: given(self.tokens, "tokens")?,
+            hasher: self.hasher.unwrap_or_else(|| Arc::new(NoCredentials)),
+            tokens: self.tokens.unwrap_or_else(|| Arc::new(NoCredentials)),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             ids: self.ids.unwrap_or_else(|| Arc::new(UuidV7Generator)),
             read_cache: self.read_cache.unwrap_or_else(|| Arc::new(ReadCache::disabled())),

@@ -7,11 +7,12 @@ use taskflow_adapters_crypto::{Argon2PasswordHasher, PasetoTokenIssuer};
 use taskflow_adapters_memory::InMemoryStore;
 use taskflow_domain::events::TaskEventKind;
 use taskflow_domain::policy::Actor;
-use taskflow_domain::user::Role;
+use taskflow_domain::user::{EmailAddress, Role, UserName};
 use taskflow_domain::webhook::{EventTypes, NewWebhook, WebhookUrl};
 
 use crate::auth::{AuthSettings, Registration};
 use crate::tasks::{CreateTask, ListTasks, PageMeta};
+use crate::users::NewAccount;
 use crate::{AppError, Deps, DepsBuilder, MissingPort};
 
 /// The builder over a fresh in-memory store, with cheap hashing.
@@ -27,18 +28,15 @@ fn a_builder_missing_a_port_without_default_names_it() {
     for (builder, missing, why) in [
         (Deps::builder(), "tombstones", "nothing given"),
         (Deps::builder().revoked_users(over_memory().build().unwrap().revoked_users), "uow", "no storage"),
-        (Deps::builder().store(Arc::new(InMemoryStore::new())), "hasher", "no hasher"),
         (
-            Deps::builder()
-                .store(Arc::new(InMemoryStore::new()))
-                .hasher(Arc::new(Argon2PasswordHasher::insecure_fast())),
-            "tokens",
-            "no tokens",
+            Deps::builder().uow(Arc::new(InMemoryStore::new())).tombstones(Arc::new(InMemoryStore::new())),
+            "task_reads",
+            "no read side",
         ),
     ] {
         assert_eq!(builder.build().err(), Some(MissingPort(missing)), "{why}");
     }
-    assert!(MissingPort("hasher").to_string().contains("hasher"));
+    assert!(MissingPort("uow").to_string().contains("uow"));
 }
 
 #[tokio::test]
@@ -100,4 +98,41 @@ fn a_create_request_is_the_callers_unless_given_an_owner() {
     let Err(AppError::Validation(errors)) = CreateTask::titled("") else { panic!("empty title accepted") };
     assert_eq!(errors[0].field, "title");
     assert_err!(CreateTask::titled(&"x".repeat(201)));
+}
+
+/// An account to provision.
+fn account(email: &str, role: Role) -> NewAccount {
+    NewAccount { email: EmailAddress::parse(email).unwrap(), name: UserName::parse("Provisioned").unwrap(), role }
+}
+
+#[tokio::test]
+async fn without_a_hasher_or_token_issuer_provisioned_accounts_own_tasks_and_nobody_logs_in() {
+    // Arrange: storage only.
+    let app = Deps::builder().store(Arc::new(InMemoryStore::new())).build_app().unwrap();
+
+    // Act
+    let user = app.users.provision_user(account("ada@example.com", Role::User)).await.unwrap();
+    let me = Actor::of(&user);
+    let created = app.tasks.create_task(me, CreateTask::titled("Mine").unwrap()).await;
+    let registered = app.auth.register(Registration::parse("bob@example.com", "correct horse", "Bob").unwrap()).await;
+    let logged_in = app.auth.login("ada@example.com", "any password at all").await;
+
+    // Assert
+    assert_eq!(assert_ok!(created).owner.id, user.id());
+    assert!(matches!(registered, Err(AppError::Unexpected(_))), "registering needs a hasher: {registered:?}");
+    assert!(matches!(logged_in, Err(AppError::Unauthenticated)), "{logged_in:?}");
+    assert!(matches!(app.auth.authenticate("v4.local.anything"), Err(AppError::Unauthenticated)));
+    let duplicate = app.users.provision_user(account("ada@example.com", Role::Admin)).await;
+    assert!(matches!(duplicate, Err(AppError::Conflict(_))), "{duplicate:?}");
+}
+
+#[tokio::test]
+async fn a_provisioned_account_cannot_log_in_even_with_a_real_hasher() {
+    let app = over_memory().build_app().unwrap();
+    let admin = app.users.provision_user(account("root@example.com", Role::Admin)).await.unwrap();
+    assert_eq!(Actor::of(&admin).role, Role::Admin, "a provisioned role is kept");
+    for password in ["!", "", "correct horse"] {
+        let refused = app.auth.login("root@example.com", password).await;
+        assert!(matches!(refused, Err(AppError::Unauthenticated)), "{password:?}: {refused:?}");
+    }
 }

@@ -3,8 +3,10 @@
 mod delete_user;
 mod get_user;
 mod list_users;
+mod provision_user;
 mod update_user;
 
+pub use provision_user::NewAccount;
 pub use update_user::UserUpdate;
 
 use crate::Deps;

@@ -194,6 +194,22 @@ impl PasswordHash {
     pub fn as_phc(&self) -> &str {
         &self.0
     }
+
+    /// The stored form of "no password" (`!`, as in `/etc/shadow`): a PHC string starts with `$`, so no password
+    /// ever verifies against it.
+    pub const LOCKED: &str = "!";
+
+    /// The hash of an account that has no password and cannot log in with one (an account provisioned in process).
+    #[must_use]
+    pub fn locked() -> Self {
+        Self(Self::LOCKED.to_owned())
+    }
+
+    /// Whether this is [`Self::locked`]: the use cases refuse such an account's login without asking the hasher.
+    #[must_use]
+    pub fn is_locked(&self) -> bool {
+        self.0 == Self::LOCKED
+    }
 }
 
 impl fmt::Debug for PasswordHash {
@@ -310,6 +326,13 @@ mod tests {
         assert!(!format!("{p:?}").contains("hunter2"));
         let h = PasswordHash::from_phc("$argon2id$v=19$secret".into());
         assert!(!format!("{h:?}").contains("secret"));
+    }
+
+    #[test]
+    fn only_the_locked_hash_is_locked() {
+        assert!(PasswordHash::locked().is_locked());
+        assert!(PasswordHash::from_phc(PasswordHash::LOCKED.to_owned()).is_locked(), "as read back from storage");
+        assert!(!PasswordHash::from_phc("$argon2id$v=19$secret".into()).is_locked());
     }
 
     #[test]
