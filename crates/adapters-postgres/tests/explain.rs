@@ -85,7 +85,9 @@ async fn listing_filters_overdue_and_search_use_indexes_on_100k_tasks() {
     assert_indexed("overdue scan (all users)", &plans(&s, &log, overdue).await);
     let overdue_mine = TaskFilter { overdue: Some(true), ..TaskFilter::scoped(me) };
     assert_indexed("overdue (one user)", &plans(&s, &log, overdue_mine).await);
+    // A selective term: "task" is in every seeded title, and a term made mostly of trigrams that every row has makes
+    // a sequential scan the cheaper plan on some ANALYZE samples (the test failed now and then on exactly that).
     let search =
-        TaskFilter { search: SearchTerm::parse("task #4242 ").expect("term"), ..TaskFilter::scoped(TaskScope::All) };
+        TaskFilter { search: SearchTerm::parse("#4242 ").expect("term"), ..TaskFilter::scoped(TaskScope::All) };
     assert_indexed("search", &plans(&s, &log, search).await);
 }
