@@ -1,5 +1,9 @@
-//! The pooled Redis client: every call goes through [`RedisClient::execute`], which applies the timeouts, the circuit
+//! The Redis client: every call goes through [`RedisClient::execute`], which applies the timeouts, the circuit
 //! breaker, the error mapping and the latency metrics.
+//!
+//! All calls share one multiplexed connection (redis-rs pipelines concurrent commands on it), opened on first use
+//! and opened again after it fails. There is no pool: a pool of multiplexed connections only added a recycle check
+//! (`UNWATCH` + `PING`) before every command, so a cache hit took two round trips instead of one.
 
 use std::fmt;
 use std::future::Future;
@@ -7,8 +11,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use deadpool_redis::redis::{AsyncConnectionConfig, ErrorKind, RedisError, RedisResult};
-use deadpool_redis::{Connection, Manager, Pool, PoolError, Runtime};
+use deadpool_redis::redis::aio::MultiplexedConnection;
+use deadpool_redis::redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError, RedisResult};
 use taskflow_domain::error::RepoError;
 
 use taskflow_application::clock::SystemClock;
@@ -18,17 +22,24 @@ use crate::breaker::{BreakerState, CircuitBreaker};
 use crate::metrics::{REDIS_COMMAND_DURATION, REDIS_ERRORS};
 use crate::settings::RedisSettings;
 
-/// A future borrowing a pooled connection, as returned by the closures given to [`RedisClient::execute`].
+/// The connection a call's closure runs its commands on.
+pub type Connection = MultiplexedConnection;
+
+/// A future borrowing the connection, as returned by the closures given to [`RedisClient::execute`].
 pub type ConnFuture<'c, T> = Pin<Box<dyn Future<Output = RedisResult<T>> + Send + 'c>>;
 
-/// A shared handle on the Redis pool and its circuit breaker. Cloning is cheap; clones share both.
+/// A shared handle on the Redis connection and its circuit breaker. Cloning is cheap; clones share both.
 #[derive(Clone)]
 pub struct RedisClient {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    pool: Pool,
+    client: Client,
+    config: AsyncConnectionConfig,
+    /// The shared connection, once opened; emptied when it fails, so that the next call opens a new one. Held only
+    /// to copy the handle out, or while opening (bounded by `connect_timeout`).
+    connection: tokio::sync::Mutex<Option<(u64, MultiplexedConnection)>>,
     breaker: CircuitBreaker,
     settings: RedisSettings,
 }
@@ -43,7 +54,7 @@ impl fmt::Debug for RedisClient {
 }
 
 impl RedisClient {
-    /// Creates the pool without opening any connection, so the service starts (degraded) while Redis is down.
+    /// Creates the client without opening any connection, so the service starts (degraded) while Redis is down.
     ///
     /// # Errors
     /// [`RepoError::Unexpected`] when the URL or the pool settings are invalid.
@@ -60,18 +71,11 @@ impl RedisClient {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(settings.connect_timeout))
             .set_response_timeout(Some(settings.command_timeout));
-        let manager = Manager::new_with_config(settings.url.as_str(), config).map_err(RepoError::unexpected)?;
-        let pool = Pool::builder(manager)
-            .max_size(settings.pool_size.max(1))
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(settings.connect_timeout))
-            .create_timeout(Some(settings.connect_timeout))
-            .recycle_timeout(Some(settings.command_timeout))
-            .build()
-            .map_err(RepoError::unexpected)?;
+        let client = Client::open(settings.url.as_str()).map_err(RepoError::unexpected)?;
         let breaker = CircuitBreaker::new(settings.breaker_failure_threshold, settings.breaker_cooldown, clock)
             .with_probe_timeout(settings.connect_timeout + settings.command_timeout);
-        Ok(Self { inner: Arc::new(Inner { pool, breaker, settings: settings.clone() }) })
+        let connection = tokio::sync::Mutex::new(None);
+        Ok(Self { inner: Arc::new(Inner { client, config, connection, breaker, settings: settings.clone() }) })
     }
 
     /// The circuit breaker's current state, for metrics and readiness.
@@ -92,8 +96,8 @@ impl RedisClient {
         format!("{}:{kind}:{rest}", self.inner.settings.key_prefix)
     }
 
-    /// Runs one Redis operation on a pooled connection, behind the circuit breaker and within the timeouts: at most
-    /// `connect_timeout` to check a connection out (opening or recycling included), then `command_timeout`.
+    /// Runs one Redis operation on the shared connection, behind the circuit breaker and within the timeouts: at most
+    /// `connect_timeout` to open the connection when there is none, then `command_timeout`.
     /// `op` names the operation in metrics. The closure must own what it sends (move the command in).
     ///
     /// # Errors
@@ -136,27 +140,63 @@ impl RedisClient {
         F: for<'c> FnOnce(&'c mut Connection) -> ConnFuture<'c, T>,
     {
         let settings = &self.inner.settings;
-        // One deadline for the whole checkout: recycling stale connections one after another could otherwise add up.
-        let mut conn = match tokio::time::timeout(settings.connect_timeout, self.inner.pool.get()).await {
-            Ok(conn) => conn.map_err(Failure::Pool)?,
-            Err(_) => return Err(Failure::Timeout),
-        };
-        match tokio::time::timeout(settings.command_timeout, f(&mut conn)).await {
+        let (opened, mut conn) = self.connection().await?;
+        let outcome = match tokio::time::timeout(settings.command_timeout, f(&mut conn)).await {
             Ok(result) => result.map_err(Failure::Command),
-            Err(_) => {
-                // The reply may still arrive on this multiplexed connection; do not hand it out again.
-                drop(Connection::take(conn));
-                Err(Failure::Timeout)
+            // A reply that arrives later is matched to its dropped request by the multiplexer and discarded.
+            Err(_) => Err(Failure::Timeout),
+        };
+        // A failed or silent connection is replaced at the next call.
+        let broken = match &outcome {
+            Err(Failure::Command(e)) => is_connection_error(e),
+            Err(Failure::Timeout) => true,
+            _ => false,
+        };
+        if broken {
+            self.forget(opened).await;
+        }
+        outcome
+    }
+
+    /// The shared connection and the number of its opening, opened if there is none.
+    async fn connection(&self) -> Result<(u64, MultiplexedConnection), Failure> {
+        let settings = &self.inner.settings;
+        let opening = async {
+            let mut slot = self.inner.connection.lock().await;
+            if let Some(current) = slot.as_ref() {
+                return Ok(current.clone());
             }
+            let conn = self
+                .inner
+                .client
+                .get_multiplexed_async_connection_with_config(&self.inner.config)
+                .await
+                .map_err(Failure::Connect)?;
+            let opened = OPENINGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            *slot = Some((opened, conn.clone()));
+            Ok((opened, conn))
+        };
+        tokio::time::timeout(settings.connect_timeout, opening).await.unwrap_or(Err(Failure::Timeout))
+    }
+
+    /// Drops the shared connection if it is still the one of opening `opened`, so that the next call opens a new one
+    /// (another call may have replaced it already).
+    async fn forget(&self, opened: u64) {
+        let mut slot = self.inner.connection.lock().await;
+        if slot.as_ref().is_some_and(|(n, _)| *n == opened) {
+            *slot = None;
         }
     }
 }
 
+/// Numbers the connections opened, so that a call forgets only the connection that failed it.
+static OPENINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Why one call failed, kept as the source of the [`RepoError`].
 #[derive(Debug, thiserror::Error)]
 enum Failure {
-    #[error("no Redis connection available")]
-    Pool(#[source] PoolError),
+    #[error("no Redis connection could be opened")]
+    Connect(#[source] RedisError),
     #[error("Redis did not answer in time")]
     Timeout,
     #[error("the Redis command failed")]
@@ -166,8 +206,8 @@ enum Failure {
 impl Failure {
     fn kind(&self) -> &'static str {
         match self {
-            Self::Pool(PoolError::Timeout(_)) | Self::Timeout => "timeout",
-            Self::Pool(_) => "pool",
+            Self::Timeout => "timeout",
+            Self::Connect(_) => "connect",
             Self::Command(e) if is_connection_error(e) => "connection",
             Self::Command(e) if is_server_unavailable(e) => "server",
             Self::Command(_) => "unexpected",

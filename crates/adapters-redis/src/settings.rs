@@ -9,11 +9,9 @@ pub struct RedisSettings {
     pub url: String,
     /// Prepended to every key (`{key_prefix}:rl:…`), so deployments and tests can share one server.
     pub key_prefix: String,
-    /// The largest number of pooled (multiplexed) connections.
-    pub pool_size: usize,
     /// The longest one command may take, including waiting for its reply.
     pub command_timeout: Duration,
-    /// The longest opening a connection (or waiting for a free one) may take.
+    /// The longest opening the connection (or waiting for another call to open it) may take.
     pub connect_timeout: Duration,
     /// Consecutive failures after which the circuit breaker opens.
     pub breaker_failure_threshold: u32,
@@ -41,7 +39,6 @@ impl Default for RedisSettings {
         Self {
             url: "redis://127.0.0.1:6379".to_owned(),
             key_prefix: "taskflow".to_owned(),
-            pool_size: 16,
             command_timeout: Duration::from_millis(250),
             connect_timeout: Duration::from_millis(500),
             breaker_failure_threshold: 5,

@@ -25,7 +25,6 @@ const SLOW_CALL: Duration = Duration::from_millis(700);
 fn settings(ns: &Namespace, url: String) -> RedisSettings {
     RedisSettings {
         url,
-        pool_size: 4,
         command_timeout: Duration::from_millis(200),
         connect_timeout: Duration::from_millis(200),
         breaker_failure_threshold: 3,

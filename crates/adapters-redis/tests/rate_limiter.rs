@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::Namespace;
-use taskflow_adapters_redis::{RedisClient, RedisRateLimiter, RedisSettings};
+use taskflow_adapters_redis::{RedisClient, RedisRateLimiter};
 use taskflow_application::ports::RateLimiter;
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -103,7 +103,7 @@ async fn the_key_is_namespaced_and_expires_when_the_limit_is_restored() {
 async fn allowed_among_concurrent_callers(ns: &Namespace, instances: usize, limit: u32) -> usize {
     let limiters: Vec<Arc<RedisRateLimiter>> = (0..instances)
         .map(|_| {
-            let settings = RedisSettings { pool_size: 8, ..ns.settings() };
+            let settings = ns.settings();
             Arc::new(RedisRateLimiter::new(RedisClient::connect(&settings).unwrap()))
         })
         .collect();
