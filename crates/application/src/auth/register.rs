@@ -1,6 +1,5 @@
 //! Register: create a `user`-role account and log it in.
 
-use taskflow_domain::RepoError;
 use taskflow_domain::user::{EmailAddress, NewUser, Password, Role, User, UserName};
 
 use super::{AuthService, Session};
@@ -52,14 +51,7 @@ impl AuthService {
             self.deps.ids.user_id(),
             now,
         );
-        let tx = self.deps.uow.begin().await?;
-        match tx.users().insert(&user).await {
-            Err(RepoError::Duplicate { .. }) => {
-                return Err(AppError::Conflict("a user with this email already exists"));
-            }
-            other => other?,
-        }
-        tx.commit().await?;
+        crate::users::store_new_user(&self.deps, &user).await?;
         tracing::info!(user_id = %user.id(), "user registered");
         self.open_session(user, self.deps.ids.family_id()).await
     }

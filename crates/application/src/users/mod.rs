@@ -9,7 +9,11 @@ mod update_user;
 pub use provision_user::NewAccount;
 pub use update_user::UserUpdate;
 
+use taskflow_domain::RepoError;
+use taskflow_domain::user::User;
+
 use crate::Deps;
+use crate::error::AppError;
 
 /// The user use cases.
 #[derive(Clone)]
@@ -29,3 +33,13 @@ impl UserService {
 mod deleted_tests;
 #[cfg(test)]
 mod tests;
+
+/// Stores a new `user` in its own unit of work; a taken email is a conflict. Registration and provisioning share it.
+pub(crate) async fn store_new_user(deps: &Deps, user: &User) -> Result<(), AppError> {
+    let tx = deps.uow.begin().await?;
+    match tx.users().insert(user).await {
+        Err(RepoError::Duplicate { .. }) => return Err(AppError::Conflict("a user with this email already exists")),
+        other => other?,
+    }
+    Ok(tx.commit().await?)
+}

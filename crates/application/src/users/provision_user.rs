@@ -1,7 +1,6 @@
 //! Provision a user: an account made in process, without a password, for a program that authenticates its users
 //! itself and acts as them.
 
-use taskflow_domain::RepoError;
 use taskflow_domain::user::{EmailAddress, NewUser, PasswordHash, Role, User, UserName};
 
 use super::UserService;
@@ -34,14 +33,7 @@ impl UserService {
             password_hash: PasswordHash::locked(),
         };
         let user = User::new(new, self.deps.ids.user_id(), self.deps.clock.now());
-        let tx = self.deps.uow.begin().await?;
-        match tx.users().insert(&user).await {
-            Err(RepoError::Duplicate { .. }) => {
-                return Err(AppError::Conflict("a user with this email already exists"));
-            }
-            other => other?,
-        }
-        tx.commit().await?;
+        super::store_new_user(&self.deps, &user).await?;
         tracing::info!(user_id = %user.id(), "user provisioned");
         Ok(user)
     }
