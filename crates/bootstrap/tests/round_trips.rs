@@ -2,7 +2,7 @@
 //! database: every simple query (`BEGIN`, `COMMIT`, ...) and every extended-protocol `Sync` (a statement's execution,
 //! or a pool's ping) is one. A change that adds one to a request fails here, without a load test.
 //!
-//! Each request is sent several times after a warm-up (statements are prepared once per connection), and the
+//! Each request is sent 16 times after a warm-up (statements are prepared once per connection), and the
 //! smallest count is kept, so that a background task's occasional statement (the live-event hub's poll, the
 //! revocation refresh) cannot be counted against a request.
 //!
@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use taskflow_adapters_postgres::testing::RoundTripCounter;
 use taskflow_adapters_redis::testing::redis_url;
 
-const SAMPLES: usize = 8;
+const SAMPLES: usize = 16;
 
 /// The fewest round trips that `request` took over [`SAMPLES`] runs (after one to warm up).
 async fn fewest<F, Fut, T>(counter: &RoundTripCounter, mut request: F) -> u64
