@@ -3,7 +3,8 @@
 //! from inside the statement that makes work due, so it is delivered exactly when that work commits.
 //!
 //! While a delivery is leased its `next_attempt_at` is the lease's expiry: an expired lease is simply due again,
-//! and the claim is one range scan of the partial index of open deliveries by due time.
+//! and the claim reads, per receiver it does not leave out, one range of the partial index of open deliveries by
+//! receiver and due time.
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -216,12 +217,35 @@ impl DeliveryQueue for PgStorage {
         let event_columns: Vec<String> = EVENT_COLUMNS.iter().map(|c| format!("e.{c} AS event_{c}")).collect();
         let event_columns = event_columns.join(", ");
         // Attempts are counted when they finish, so a lease lost with its worker costs none.
+        //
+        // Receiver by receiver, through `webhook_deliveries_open_idx (webhook_id, next_attempt_at)`: `receivers`
+        // finds the receivers that have open deliveries (a loose index scan: one probe per receiver), `due` keeps
+        // those not left out whose earliest open delivery is due, earliest first, and `picked` takes each one's due
+        // deliveries in due order. A receiver left out (its share is taken) thus costs nothing, whatever its backlog:
+        // a scan of all open deliveries by due time, filtering the left-out receivers, read every due delivery of
+        // theirs to find none (measured: about 1,200 rows read per delivery made with a backlog of 20,000).
         let text = format!(
-            "WITH picked AS ( \
-                SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-                WHERE d.status IN {OPEN} AND d.next_attempt_at <= {now} AND w.active \
-                    AND d.webhook_id <> ALL({skip}::uuid[]) \
-                ORDER BY d.next_attempt_at LIMIT {limit} FOR UPDATE OF d SKIP LOCKED \
+            "WITH RECURSIVE receivers AS ( \
+                (SELECT webhook_id FROM webhook_deliveries WHERE status IN {OPEN} ORDER BY webhook_id LIMIT 1) \
+                UNION ALL \
+                SELECT (SELECT d.webhook_id FROM webhook_deliveries d \
+                        WHERE d.status IN {OPEN} AND d.webhook_id > r.webhook_id ORDER BY d.webhook_id LIMIT 1) \
+                FROM receivers r WHERE r.webhook_id IS NOT NULL \
+             ), due AS ( \
+                SELECT r.webhook_id, f.first FROM receivers r JOIN webhooks w ON w.id = r.webhook_id AND w.active \
+                CROSS JOIN LATERAL ( \
+                    SELECT d.next_attempt_at AS first FROM webhook_deliveries d \
+                    WHERE d.webhook_id = r.webhook_id AND d.status IN {OPEN} ORDER BY d.next_attempt_at LIMIT 1 \
+                ) f \
+                WHERE r.webhook_id <> ALL({skip}::uuid[]) AND f.first <= {now} \
+                ORDER BY f.first LIMIT {limit} \
+             ), picked AS ( \
+                SELECT c.id FROM due CROSS JOIN LATERAL ( \
+                    SELECT d.id, d.next_attempt_at FROM webhook_deliveries d \
+                    WHERE d.webhook_id = due.webhook_id AND d.status IN {OPEN} AND d.next_attempt_at <= {now} \
+                    ORDER BY d.next_attempt_at LIMIT {limit} FOR UPDATE SKIP LOCKED \
+                ) c \
+                ORDER BY c.next_attempt_at LIMIT {limit} \
              ), leased AS ( \
                 UPDATE webhook_deliveries d \
                 SET lease_token = gen_random_uuid(), lease_expires_at = {until}, next_attempt_at = {until} \

@@ -169,8 +169,64 @@ async fn the_claim_and_the_overdue_scan_use_their_partial_indexes() {
     println!("claim: {}\nscan: {}", claim.join(" > "), scan.join(" > "));
 
     // Assert
-    assert!(claim.iter().any(|n| n.contains("[webhook_deliveries_due_idx]")), "claim: {claim:?}");
+    assert!(claim.iter().any(|n| n.contains("[webhook_deliveries_open_idx]")), "claim: {claim:?}");
     assert!(!claim.iter().any(|n| n.starts_with("Seq Scan on webhook_deliveries")), "claim: {claim:?}");
     assert!(scan.iter().any(|n| n.contains("[tasks_overdue_idx]")), "scan: {scan:?}");
     assert!(!scan.iter().any(|n| n.starts_with("Seq Scan on tasks")), "scan: {scan:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_that_leaves_a_receiver_out_reads_none_of_its_deliveries() {
+    // Arrange: one receiver with 2,000 due deliveries.
+    let (s, log) = fresh_storage_counting().await;
+    let owner = stored_users(&s, 1).await.remove(0).id();
+    let hook = webhook(owner, &TaskEventKind::ALL, at(0));
+    s.insert(&hook).await.expect("webhook");
+    let tx = s.begin().await.expect("begin");
+    tx.outbox().append(&[event(TaskEventKind::Updated, &task(owner, at(0)))]).await.expect("append");
+    tx.commit().await.expect("commit");
+    let fill = format!(
+        "INSERT INTO outbox_events (id, kind, task_id, owner_id, payload, occurred_at, dispatched_at) \
+         SELECT gen_random_uuid(), 'task.updated', gen_random_uuid(), '{owner}', \
+                (SELECT payload FROM outbox_events LIMIT 1), now(), now() \
+         FROM generate_series(1, 2000); \
+         INSERT INTO webhook_deliveries (id, webhook_id, event_id, event, status, attempts, next_attempt_at, \
+                                         created_at, updated_at) \
+         SELECT gen_random_uuid(), '{hook}', e.id, e.kind, 'pending', 0, now(), now(), now() FROM outbox_events e;",
+        owner = owner.as_uuid(),
+        hook = hook.id().as_uuid(),
+    );
+    s.connection().execute_unprepared(&fill).await.expect("fill");
+    let now = t0() + TimeDelta::days(365);
+    let _ = log.take();
+
+    // Act: the claim that a worker makes once this receiver's share is taken (it finds nothing, changes nothing).
+    let claimed = s.claim_skipping(8, now, TimeDelta::minutes(1), &[hook.id()]).await.expect("claim");
+    let statement = log.take().remove(0);
+    let explain = Statement { sql: format!("EXPLAIN (ANALYZE, FORMAT JSON) {}", statement.sql), ..statement };
+    let row = s.connection().query_one_raw(explain).await.expect("explain").expect("a plan");
+    let plan: serde_json::Value = row.try_get("", "QUERY PLAN").expect("plan column");
+
+    // Assert: a scan by due time over every receiver read the 2,000 to find none of another receiver's.
+    assert!(claimed.is_empty());
+    let read = rows_read(&plan, "webhook_deliveries");
+    assert!(read <= 2, "delivery rows read by a claim that leaves their receiver out: {read}; plan: {plan}");
+}
+
+/// Rows that the plan's scans of `table` produced or filtered out (an EXPLAIN ANALYZE in JSON).
+fn rows_read(node: &serde_json::Value, table: &str) -> u64 {
+    if let Some(array) = node.as_array() {
+        return array.iter().map(|n| rows_read(n, table)).sum();
+    }
+    if let Some(plan) = node.get("Plan") {
+        return rows_read(plan, table);
+    }
+    let number = |k: &str| node.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let own = if node.get("Relation Name").and_then(|v| v.as_str()) == Some(table) {
+        (number("Actual Rows") + number("Rows Removed by Filter")) * number("Actual Loops").max(1)
+    } else {
+        0
+    };
+    let children = node.get("Plans").map_or(0, |c| rows_read(c, table));
+    own + children
 }

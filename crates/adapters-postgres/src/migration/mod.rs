@@ -18,6 +18,7 @@ mod m20261130_000007_event_log;
 mod m20261130_000008_webhooks;
 mod m20261130_000009_webhook_breakers;
 mod m20261130_000010_event_feed;
+mod m20261130_000011_claim_by_receiver;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_webhooks::Migration),
             Box::new(m20261130_000009_webhook_breakers::Migration),
             Box::new(m20261130_000010_event_feed::Migration),
+            Box::new(m20261130_000011_claim_by_receiver::Migration),
         ]
     }
 }
