@@ -6,13 +6,15 @@
 //! (due again at once, no attempt spent); the scheduler role is given up.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use taskflow_application::jobs::{Attempted, Dispatcher, Maintenance, WEBHOOK_IN_FLIGHT};
 use taskflow_application::ports::WorkSignal;
 use taskflow_domain::ports::{ClaimedDelivery, LeaseToken};
-use taskflow_domain::{DeliveryId, WebhookId};
+use taskflow_domain::{DeliveryId, RepoError, WebhookId};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -166,11 +168,15 @@ impl Slots {
         self.waiting.values().map(VecDeque::len).sum()
     }
 
-    /// Room for new claims: the overall bound less what is in flight or waiting, and at most one receiver's share
-    /// per claim. A receiver left out of the claim (see [`Self::full`]) has room for its share in flight or in line,
-    /// so whatever one claim brings for it is started or lined up, never handed back.
-    fn free(&self) -> usize {
-        self.limits.max_in_flight.saturating_sub(self.set.len() + self.waiting_count()).min(self.limits.per_receiver)
+    /// Room for new claims: the overall bound less what is in flight, waiting, or attempted but not yet recorded
+    /// (`unrecorded`: recording runs beside the attempts, and this keeps it from falling behind without bound), and
+    /// at most one receiver's share per claim. A receiver left out of the claim (see [`Self::full`]) has room for its
+    /// share in flight or in line, so whatever one claim brings for it is started or lined up, never handed back.
+    fn free(&self, unrecorded: usize) -> usize {
+        self.limits
+            .max_in_flight
+            .saturating_sub(self.set.len() + self.waiting_count() + unrecorded)
+            .min(self.limits.per_receiver)
     }
 
     /// The receivers whose share is taken (in flight plus in line): the next claim leaves them out.
@@ -182,7 +188,10 @@ impl Slots {
         for (receiver, line) in &self.waiting {
             *taken.entry(*receiver).or_default() += line.len();
         }
-        taken.into_iter().filter(|(_, n)| *n >= self.limits.per_receiver).map(|(r, _)| r).collect()
+        let mut full: Vec<WebhookId> =
+            taken.into_iter().filter(|(_, n)| *n >= self.limits.per_receiver).map(|(r, _)| r).collect();
+        full.sort_unstable();
+        full
     }
 
     fn start(&mut self, dispatcher: &Dispatcher, delivery: ClaimedDelivery) {
@@ -222,82 +231,150 @@ impl Slots {
     }
 }
 
+/// A `finish` in progress, resolving to how many attempts it recorded.
+type Recording = Pin<Box<dyn Future<Output = usize> + Send>>;
+/// A claim in progress, resolving to what it asked for (the receivers left out, how many) and what it got.
+type Claiming = Pin<Box<dyn Future<Output = (Vec<WebhookId>, usize, Result<Vec<ClaimedDelivery>, RepoError>)> + Send>>;
+
+fn recording(dispatcher: &Dispatcher, batch: Vec<Attempted>) -> Recording {
+    let dispatcher = dispatcher.clone();
+    Box::pin(async move {
+        if let Err(err) = dispatcher.record(&batch).await {
+            tracing::warn!(error = %err, count = batch.len(), "attempts not recorded; their claims will expire");
+        }
+        batch.len()
+    })
+}
+
+fn claiming(dispatcher: &Dispatcher, free: usize, skip: Vec<WebhookId>) -> Claiming {
+    let dispatcher = dispatcher.clone();
+    Box::pin(async move {
+        let claimed = dispatcher.claim(free, &skip).await;
+        (skip, free, claimed)
+    })
+}
+
+/// Whether a claim leaving out `skip` can find nothing, given that one leaving out `nothing_beyond` found less than it
+/// asked for since the last news: it leaves out at least the same receivers.
+fn known_empty(skip: &[WebhookId], nothing_beyond: Option<&Vec<WebhookId>>) -> bool {
+    nothing_beyond.is_some_and(|known| known.iter().all(|r| skip.binary_search(r).is_ok()))
+}
+
+/// Claims, starts and records attempts. The store is never awaited with attempts waiting on it: one claim and one
+/// `finish` at a time run beside the attempts, so an attempt that ends while they run hands its slot to the next
+/// delivery in its receiver's line at once, and the attempts that end during one `finish` are recorded together by
+/// the next (the busier the worker, the larger the batches).
 async fn dispatch_loop(worker: Worker, deliveries_ready: Arc<Notify>, stop: CancellationToken) {
     let Worker { dispatcher, signal, limits, .. } = worker;
     let mut slots = Slots { set: JoinSet::new(), in_flight: HashMap::new(), waiting: HashMap::new(), limits };
     let mut done: Vec<Attempted> = Vec::new();
+    let mut record: Option<(Recording, usize)> = None;
+    let mut claim: Option<Claiming> = None;
     let mut failures = 0;
+    let mut claim_after: Option<tokio::time::Instant> = None;
     // The earliest instant a delivery this worker handled is due again (a retry, a postponement), so that it is
     // attempted on time rather than at the next fallback poll.
     let mut next_due: Option<tokio::time::Instant> = None;
-    // The receivers a claim left out when it found nothing: claiming again with the same ones left out finds
-    // nothing either (and makes PostgreSQL read past every due delivery of those receivers) until a wake-up says
-    // there is new work or a delivery became due.
-    let mut found_nothing: Option<Vec<WebhookId>> = None;
+    // The receivers a claim left out when it found less than it asked for: claiming again with the same ones (or
+    // more) left out finds nothing more until a wake-up says there is new work or a delivery became due.
+    let mut found_all: Option<Vec<WebhookId>> = None;
+    // Whether news came while the claim in progress ran (its snapshot may predate that work).
+    let mut news_during_claim = false;
+    // Listening from now on, so that a wake-up sent while a claim runs is not missed.
+    let mut woken = signal.wait();
     loop {
         while let Some(joined) = slots.set.try_join_next_with_id() {
             let (id, result) = split(joined);
             slots.settle(&dispatcher, id);
             done.extend(result);
         }
-        if !done.is_empty() {
+        if record.is_none() && !done.is_empty() {
             for at in done.iter().filter_map(Attempted::due_again) {
                 next_due = earliest(next_due, tokio::time::Instant::now() + dispatcher.until(at) + DUE_MARGIN);
             }
-            if let Err(err) = dispatcher.record(&done).await {
-                tracing::warn!(error = %err, count = done.len(), "attempts not recorded; their claims will expire");
-            }
-            done.clear();
+            let batch = std::mem::take(&mut done);
+            let count = batch.len();
+            record = Some((recording(&dispatcher, batch), count));
         }
         metrics::gauge!(WEBHOOK_IN_FLIGHT).set(slots.set.len() as f64);
         if stop.is_cancelled() {
             break;
         }
-        let free = slots.free();
-        let mut more = false;
-        let mut pause = limits.fallback_poll;
-        let mut skip = slots.full();
-        skip.sort_unstable();
-        if free > 0 && found_nothing.as_ref() != Some(&skip) {
-            match dispatcher.claim(free, &skip).await {
-                Ok(claimed) => {
-                    failures = 0;
-                    more = claimed.len() == free;
-                    found_nothing = claimed.is_empty().then_some(skip);
-                    let busy: Vec<_> = claimed.into_iter().filter_map(|d| slots.take(&dispatcher, d)).collect();
-                    if !busy.is_empty() {
-                        // This receiver has its share in flight and a full line: its other deliveries wait a moment
-                        // (no attempt spent), so the claims go to other receivers.
-                        more = false;
-                        if let Err(err) = dispatcher.postpone(&busy, BUSY_RECEIVER_PAUSE).await {
-                            tracing::warn!(error = %err, "claims not released; they will expire");
-                        }
-                        next_due = earliest(next_due, tokio::time::Instant::now() + BUSY_RECEIVER_PAUSE + DUE_MARGIN);
-                    }
-                }
-                Err(err) => {
-                    failures += 1;
-                    pause = backoff(failures);
-                    tracing::warn!(error = %err, "claiming deliveries failed; retrying");
-                }
+        let now = tokio::time::Instant::now();
+        if claim.is_none() && claim_after.is_none_or(|after| after <= now) {
+            claim_after = None;
+            let unrecorded = done.len() + record.as_ref().map_or(0, |(_, n)| *n);
+            let free = slots.free(unrecorded);
+            let skip = slots.full();
+            if free > 0 && !known_empty(&skip, found_all.as_ref()) {
+                news_during_claim = false;
+                claim = Some(claiming(&dispatcher, free, skip));
             }
         }
-        if more && failures == 0 && slots.free() > 0 {
-            continue;
-        }
-        let now = tokio::time::Instant::now();
         next_due = next_due.filter(|due| *due > now);
-        let wake = next_due.map_or(now + pause, |due| due.min(now + pause));
+        let mut wake = next_due.map_or(now + limits.fallback_poll, |due| due.min(now + limits.fallback_poll));
+        if let Some(after) = claim_after {
+            wake = wake.min(after);
+        }
         tokio::select! {
             () = stop.cancelled() => break,
-            () = deliveries_ready.notified() => found_nothing = None,
-            () = signal.wait() => found_nothing = None,
+            _ = async { record.as_mut().map(|(r, _)| r).expect("guarded").await }, if record.is_some() => {
+                record = None;
+            }
+            (skip, free, claimed) = async { claim.as_mut().expect("guarded").await }, if claim.is_some() => {
+                claim = None;
+                match claimed {
+                    Ok(claimed) => {
+                        failures = 0;
+                        found_all = (claimed.len() < free && !news_during_claim).then_some(skip);
+                        let busy: Vec<_> = claimed.into_iter().filter_map(|d| slots.take(&dispatcher, d)).collect();
+                        if !busy.is_empty() {
+                            // This receiver has its share in flight and a full line: its other deliveries wait a
+                            // moment (no attempt spent), so the claims go to other receivers.
+                            if let Err(err) = dispatcher.postpone(&busy, BUSY_RECEIVER_PAUSE).await {
+                                tracing::warn!(error = %err, "claims not released; they will expire");
+                            }
+                            next_due =
+                                earliest(next_due, tokio::time::Instant::now() + BUSY_RECEIVER_PAUSE + DUE_MARGIN);
+                        }
+                    }
+                    Err(err) => {
+                        failures += 1;
+                        claim_after = Some(tokio::time::Instant::now() + backoff(failures));
+                        tracing::warn!(error = %err, "claiming deliveries failed; retrying");
+                    }
+                }
+            }
+            () = deliveries_ready.notified() => {
+                found_all = None;
+                news_during_claim = true;
+            }
+            () = &mut woken => {
+                woken = signal.wait();
+                found_all = None;
+                news_during_claim = true;
+            }
             Some(joined) = slots.set.join_next_with_id(), if !slots.set.is_empty() => {
                 let (id, result) = split(joined);
                 slots.settle(&dispatcher, id);
                 done.extend(result);
             }
-            () = tokio::time::sleep_until(wake) => found_nothing = None,
+            () = tokio::time::sleep_until(wake) => {
+                found_all = None;
+                news_during_claim = true;
+            }
+        }
+    }
+    // Stopping: the `finish` in progress completes; the deliveries of the claim in progress are released with those
+    // waiting for a slot.
+    if let Some((record, _)) = record {
+        record.await;
+    }
+    if let Some(claim) = claim
+        && let (_, _, Ok(claimed)) = claim.await
+    {
+        for delivery in claimed {
+            slots.waiting.entry(delivery.webhook_id).or_default().push_back(delivery);
         }
     }
     wind_down(&dispatcher, slots, done, limits.grace).await;
