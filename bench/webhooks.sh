@@ -17,7 +17,8 @@
 #   LATENCY_RATE (100), ROUNDS (2: A B pairs in d), PORT (3201), RECEIVER_PORT (3190, and +1 for its stats),
 #   SATURATION_MAX_SECS and DRAIN_MAX_SECS (how long b and each drain of d may take; default 120 s + 50/s of work:
 #   past that, the figures are computed from what arrived and marked INCOMPLETE / NOT DRAINED),
-#   BARE_ONLY=1 (stop after a: the receiver alone, no build needed but the binary's presence).
+#   BARE_ONLY=1 (stop after a: the receiver alone, no build needed but the binary's presence), BENCH_DB (the database,
+#   dropped and created again: taskflow_bench_webhooks), BENCH_BIN (the binary: target/release/taskflow).
 set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in bench/
 cd "$(dirname "$0")/.."
@@ -34,7 +35,7 @@ API=${PORT:-3201}
 RECV=${RECEIVER_PORT:-3190}
 STATS=$((RECV + 1))
 BIN=${BENCH_BIN:-target/release/taskflow}
-DB=taskflow_bench_webhooks
+DB=${BENCH_DB:-taskflow_bench_webhooks}
 PG=postgres://postgres@127.0.0.1:5432
 LOG=/tmp/bench-webhooks
 [ -x "$BIN" ] || { echo "webhooks: $BIN missing: cargo build --release -p taskflow" >&2; exit 2; }
