@@ -94,7 +94,7 @@ cache_counts() { # port -> "hits misses" of the read cache so far (GET /metrics)
 }
 
 echo "limit: secs=$SECS rounds=$ROUNDS connections=$CONNS requests=[$REQUESTS] redis=$REDIS insert=$INSERT;" \
-  "main $(git rev-parse --short HEAD 2>/dev/null || echo '?'); load $(cut -d' ' -f1-3 /proc/loadavg)"
+  "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'); load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- 1. data ------------------------------------------------------------------------------------------------------
 psql -q -X -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"

@@ -347,6 +347,8 @@ def cmd_table(a):
             rt = f"{n}+{conns}={total}" + (f" (≤{budget}{'' if total <= budget else ' OVER'})" if budget else "")
         goal = GOALS.get(req)
         goal_s = "-" if goal is None else f"≥{goal:.0%} " + ("met" if tf and lim and tf / lim >= goal else "NO")
+        if goal is not None and m(req, "nonotify"):
+            goal_s += "*"  # against a limit that pg_notify's lock sets: see the note
         lat = (f"{m(req, 'taskflow', 'p50') or 0:.1f}/{m(req, 'taskflow', 'p99') or 0:.1f} | "
                f"{m(req, 'redis', 'p50') or 0:.1f}/{m(req, 'redis', 'p99') or 0:.1f}") if tf else "-"
         pk_tf, pk_r = peak(req, "taskflow"), peak(req, "redis")
@@ -356,8 +358,9 @@ def cmd_table(a):
                      lat, mem, "-" if hits is None else f"{hits:.0%}"])
         nn = m(req, "nonotify")
         if nn:
-            notes.append(f"{NAMES[req]}: limit of the same SQL without its pg_notify {fmt_rate(nn)}/s "
-                         f"(×{nn / lim:.1f} the limit with it); TaskFlow at {pct(tf, nn)} of it")
+            notes.append(f"* {NAMES[req]}: its statement calls pg_notify, whose lock serialises every notifying "
+                         f"commit of the server; the same SQL without it: {fmt_rate(nn)}/s (×{nn / lim:.1f} the "
+                         f"limit with it), TaskFlow at {pct(tf, nn)} of that")
         if tf and tfr is not None and tfr < tf:
             notes.append(f"{NAMES[req]}: Redis on is {1 - tfr / tf:.0%} slower than off (goal: no route slower)")
         errs = [f"{v} {r.get('non2xx')}" for v in ("taskflow", "redis") for r in runs.get((req, v), [])
