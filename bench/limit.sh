@@ -210,10 +210,15 @@ end' ;;
 }
 RESULTS=$LOG-results.tsv
 : >"$RESULTS"
-run_pgbench() { # script -> tps
-  local out
-  out=$(pgbench -n -M prepared -c "$CONNS" -j 2 -T "$SECS" -f "$1" "$DB" 2>&1) \
-    || { echo "limit: pgbench $1 failed:" >&2; echo "$out" | tail -5 >&2; return 1; }
+run_pgbench() { # script -> tps (PostgreSQL is shared: a run refused for want of connections is tried again)
+  local out attempt
+  for attempt in 1 2 3 4; do
+    out=$(pgbench -n -M prepared -c "$CONNS" -j 2 -T "$SECS" -f "$1" "$DB" 2>&1) && break
+    if [ "$attempt" -lt 4 ] && echo "$out" | grep -q "too many clients"; then
+      echo "limit: PostgreSQL has no $CONNS connections free; pgbench again in 10 s" >&2; sleep 10; continue
+    fi
+    echo "limit: pgbench $1 failed:" >&2; echo "$out" | tail -5 >&2; return 1
+  done
   echo "$out" >>"$LOG-pgbench.log"
   echo "$out" | awk '/^tps = / {printf "%.0f\n", $3}'
 }
@@ -226,14 +231,10 @@ run_wrk() { # port script -> "rps p50=.. p99=.. non2xx=.." (req/s counts 2xx ans
 }
 echo "3. load: pgbench (the limit) and wrk (TaskFlow$( [ "$REDIS" = 0 ] || echo ', TaskFlow + Redis')), $CONNS connections," \
   "${SECS}s each, $ROUNDS round(s)"
+# Each wrk run gets a fresh instance, stopped before the next run: no idle pool holds PostgreSQL connections while
+# pgbench needs 32 (the server is shared), and each run's peak memory (VmHWM) is its own.
 for req in $REQUESTS; do
   lua "$req" >"$LOG-$req.lua"
-  start "$P1"; PLAIN=$SERVER; REDISED=""
-  wrk -t2 -c"$CONNS" -d"${WARMUP}s" -s "$LOG-$req.lua" "http://127.0.0.1:$P1" >/dev/null
-  if [ "$REDIS" != 0 ]; then
-    start "$P2" redis; REDISED=$SERVER
-    wrk -t2 -c"$CONNS" -d"${WARMUP}s" -s "$LOG-$req.lua" "http://127.0.0.1:$P2" >/dev/null
-  fi
   for round in $(seq "$ROUNDS"); do
     lim=$(run_pgbench "$LOG-$req.sql")
     printf '%s\tlimit\t%s\t%s\n' "$req" "$round" "$lim" >>"$RESULTS"
@@ -242,20 +243,25 @@ for req in $REQUESTS; do
       printf '%s\tnonotify\t%s\t%s\n' "$req" "$round" "$lim_nn" >>"$RESULTS"
       lim="$lim (without pg_notify: $lim_nn)"
     fi
+    start "$P1"
+    wrk -t2 -c"$CONNS" -d"${WARMUP}s" -s "$LOG-$req.lua" "http://127.0.0.1:$P1" >/dev/null
     tf=$(run_wrk "$P1" "$LOG-$req.lua")
-    printf '%s\ttaskflow\t%s\t%s\thwm_kib=%s\n' "$req" "$round" "$tf" "$(hwm "$PLAIN")" >>"$RESULTS"
+    printf '%s\ttaskflow\t%s\t%s\thwm_kib=%s\n' "$req" "$round" "$tf" "$(hwm "$SERVER")" >>"$RESULTS"
+    stop "$SERVER"
     line="   $req round $round: limit $lim/s, TaskFlow ${tf%%$'\t'*}/s"
-    if [ -n "$REDISED" ]; then
+    if [ "$REDIS" != 0 ]; then
+      start "$P2" redis
+      wrk -t2 -c"$CONNS" -d"${WARMUP}s" -s "$LOG-$req.lua" "http://127.0.0.1:$P2" >/dev/null
       read -r h0 m0 <<<"$(cache_counts "$P2")"
       tr=$(run_wrk "$P2" "$LOG-$req.lua")
       read -r h1 m1 <<<"$(cache_counts "$P2")"
       hit=$(python3 -c "h, m = $h1 - $h0, $m1 - $m0; print(f'{h / (h + m):.3f}' if h + m else '-')")
-      printf '%s\tredis\t%s\t%s\thwm_kib=%s\thit_rate=%s\n' "$req" "$round" "$tr" "$(hwm "$REDISED")" "$hit" >>"$RESULTS"
+      printf '%s\tredis\t%s\t%s\thwm_kib=%s\thit_rate=%s\n' "$req" "$round" "$tr" "$(hwm "$SERVER")" "$hit" >>"$RESULTS"
+      stop "$SERVER"
       line+=", TaskFlow + Redis ${tr%%$'\t'*}/s (cache hits $hit)"
     fi
     echo "$line"
   done
-  stop "$PLAIN"; [ -z "$REDISED" ] || stop "$REDISED"
 done
 
 # --- 4. the insert limit of the schema ----------------------------------------------------------------------------
