@@ -261,10 +261,8 @@ impl LiveEvents {
             // registered at the old position and is owed what follows it, so the hub moves only if none did.
             let head = self.feed.head().await?;
             let mut hub = self.lock();
-            if let (0, Phase::Open(at)) = (hub.count, hub.phase)
-                && head > at
-            {
-                hub.phase = Phase::Open(head);
+            if let (0, Phase::Open(at)) = (hub.count, hub.phase) {
+                hub.phase = Phase::Open(head.max(at));
                 return Ok(0);
             }
         }

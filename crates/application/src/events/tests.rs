@@ -213,3 +213,55 @@ async fn a_last_event_id_that_is_not_a_published_event_is_refused() {
     }
     assert_eq!(hub.open_streams(), 0, "a refused open registers nothing");
 }
+
+/// A feed that counts the events reads made through it.
+struct CountingFeed {
+    inner: taskflow_adapters_memory::InMemoryStore,
+    reads: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl EventFeed for CountingFeed {
+    async fn head(&self) -> Result<taskflow_domain::ports::FeedPosition, taskflow_domain::RepoError> {
+        self.inner.head().await
+    }
+
+    async fn position_of(
+        &self,
+        id: EventId,
+    ) -> Result<Option<taskflow_domain::ports::FeedPosition>, taskflow_domain::RepoError> {
+        self.inner.position_of(id).await
+    }
+
+    async fn published(
+        &self,
+        after: taskflow_domain::ports::FeedPosition,
+        until: Option<taskflow_domain::ports::FeedPosition>,
+        owner: Option<taskflow_domain::UserId>,
+        limit: usize,
+    ) -> Result<
+        Vec<(taskflow_domain::ports::FeedPosition, taskflow_domain::events::DomainEvent)>,
+        taskflow_domain::RepoError,
+    > {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.published(after, until, owner, limit).await
+    }
+}
+
+#[tokio::test]
+async fn with_no_stream_open_the_hub_only_follows_the_head() {
+    let w = world();
+    let feed = Arc::new(CountingFeed { inner: w.store.clone(), reads: AtomicUsize::new(0) });
+    let hub = Arc::new(LiveEvents::new(feed.clone(), Arc::clone(&w.deps.revoked_users), LiveSettings::default()));
+    hub.start().await.unwrap();
+    let (_, alice) = w.user("alice@example.com").await;
+    hub.poll().await.unwrap();
+    create(&w, &hub, alice, "unseen").await;
+    hub.poll().await.unwrap();
+    assert_eq!(feed.reads.load(Ordering::SeqCst), 0, "no events read while nobody listens, news or not");
+
+    // A stream opened now gets what follows, not what came before.
+    let mut stream = open(&hub, viewer(&w, alice), None).await;
+    let next = create(&w, &hub, alice, "seen").await;
+    assert_eq!(ready(&mut stream), (vec![next], false));
+}
