@@ -37,9 +37,12 @@ pub struct RedisClient {
 struct Inner {
     client: Client,
     config: AsyncConnectionConfig,
-    /// The shared connection, once opened; emptied when it fails, so that the next call opens a new one. Held only
-    /// to copy the handle out, or while opening (bounded by `connect_timeout`).
-    connection: tokio::sync::Mutex<Option<(u64, MultiplexedConnection)>>,
+    /// The shared connection, once opened; emptied when it fails, so that the next call opens a new one. Locked only
+    /// to copy the handle in or out, never across an await.
+    connection: std::sync::Mutex<Option<(u64, MultiplexedConnection)>>,
+    /// Held by the one call opening a connection, so that callers that find none wait for it instead of each
+    /// opening one.
+    opening: tokio::sync::Mutex<()>,
     breaker: CircuitBreaker,
     settings: RedisSettings,
 }
@@ -74,8 +77,9 @@ impl RedisClient {
         let client = Client::open(settings.url.as_str()).map_err(RepoError::unexpected)?;
         let breaker = CircuitBreaker::new(settings.breaker_failure_threshold, settings.breaker_cooldown, clock)
             .with_probe_timeout(settings.connect_timeout + settings.command_timeout);
-        let connection = tokio::sync::Mutex::new(None);
-        Ok(Self { inner: Arc::new(Inner { client, config, connection, breaker, settings: settings.clone() }) })
+        let (connection, opening) = (std::sync::Mutex::new(None), tokio::sync::Mutex::new(()));
+        let settings = settings.clone();
+        Ok(Self { inner: Arc::new(Inner { client, config, connection, opening, breaker, settings }) })
     }
 
     /// The circuit breaker's current state, for metrics and readiness.
@@ -153,18 +157,22 @@ impl RedisClient {
             _ => false,
         };
         if broken {
-            self.forget(opened).await;
+            self.forget(opened);
         }
         outcome
     }
 
     /// The shared connection and the number of its opening, opened if there is none.
     async fn connection(&self) -> Result<(u64, MultiplexedConnection), Failure> {
+        // The common case: a copy of the handle, under a lock held for no await.
+        if let Some(current) = self.current() {
+            return Ok(current);
+        }
         let settings = &self.inner.settings;
         let opening = async {
-            let mut slot = self.inner.connection.lock().await;
-            if let Some(current) = slot.as_ref() {
-                return Ok(current.clone());
+            let _opening = self.inner.opening.lock().await;
+            if let Some(current) = self.current() {
+                return Ok(current);
             }
             let conn = self
                 .inner
@@ -173,7 +181,7 @@ impl RedisClient {
                 .await
                 .map_err(Failure::Connect)?;
             let opened = OPENINGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            *slot = Some((opened, conn.clone()));
+            *self.slot() = Some((opened, conn.clone()));
             Ok((opened, conn))
         };
         tokio::time::timeout(settings.connect_timeout, opening).await.unwrap_or(Err(Failure::Timeout))
@@ -181,11 +189,20 @@ impl RedisClient {
 
     /// Drops the shared connection if it is still the one of opening `opened`, so that the next call opens a new one
     /// (another call may have replaced it already).
-    async fn forget(&self, opened: u64) {
-        let mut slot = self.inner.connection.lock().await;
+    fn forget(&self, opened: u64) {
+        let mut slot = self.slot();
         if slot.as_ref().is_some_and(|(n, _)| *n == opened) {
             *slot = None;
         }
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<(u64, MultiplexedConnection)>> {
+        // Only a handle is kept there: a panic elsewhere cannot leave it half-written.
+        self.inner.connection.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn current(&self) -> Option<(u64, MultiplexedConnection)> {
+        self.slot().clone()
     }
 }
 
