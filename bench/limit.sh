@@ -2,7 +2,7 @@
 # Side by side with the limit (issue 11): for each benchmarked request, the statements TaskFlow sends are captured from
 # PostgreSQL's own log and run by pgbench on the same database (the limit: the database alone, doing exactly TaskFlow's
 # SQL), then wrk sends the request to TaskFlow; limit and TaskFlow alternate, ROUNDS times, medians -> ratio. Also:
-#   - the round trips per request (logged statements with BEGIN/COMMIT, plus the pool's check per connection used),
+#   - the round trips per request (logged statements with BEGIN/COMMIT, plus the pool's check per transaction),
 #     printed with the statements, so that a change that adds one is seen without a load test;
 #   - the same load on a TaskFlow instance with Redis on (read cache, rate limiter), against the same limit;
 #   - wrk's p50/p99 and each instance's peak resident memory (VmHWM);

@@ -58,7 +58,7 @@ impl PgStorage {
              FROM created c JOIN users u ON u.id = c.user_id",
             columns.join(", ")
         );
-        let row = bounded(self.deadline, self.db.query_one_raw(sql.into_statement(text))).await?;
+        let row = bounded(self.deadline, self.held.query_one_raw(sql.into_statement(text))).await?;
         // The insert succeeded, so the owner exists in this statement's snapshot.
         let row = row.ok_or(RepoError::MissingReference)?;
         owner_from(&row, task.owner())
@@ -86,7 +86,7 @@ impl PgStorage {
              SELECT (SELECT count(*) FROM changed) AS changed, (SELECT count(*) FROM woke) AS woke",
             sets.join(", ")
         );
-        let row = bounded(self.deadline, self.db.query_one_raw(sql.into_statement(text))).await?;
+        let row = bounded(self.deadline, self.held.query_one_raw(sql.into_statement(text))).await?;
         if count_of(row.as_ref(), "changed")? == 0 { Err(RepoError::Conflict) } else { Ok(()) }
     }
 
@@ -99,7 +99,7 @@ impl PgStorage {
             "WITH deleted AS (DELETE FROM tasks WHERE id = {id} AND version = {version} RETURNING 1), {appended} \
              SELECT (SELECT count(*) FROM deleted) AS deleted, (SELECT count(*) FROM woke) AS woke"
         );
-        let row = bounded(self.deadline, self.db.query_one_raw(sql.into_statement(text))).await?;
+        let row = bounded(self.deadline, self.held.query_one_raw(sql.into_statement(text))).await?;
         if count_of(row.as_ref(), "deleted")? == 0 { Err(RepoError::Conflict) } else { Ok(()) }
     }
 }

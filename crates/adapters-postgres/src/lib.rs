@@ -14,6 +14,7 @@ mod commands;
 mod deliveries;
 mod error;
 mod feed;
+mod held;
 mod idempotency;
 mod job_lease;
 mod migration;

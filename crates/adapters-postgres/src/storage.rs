@@ -17,6 +17,7 @@ use taskflow_domain::query::{OwnerSummary, TaskView};
 use taskflow_domain::task::{Task, Version};
 
 use crate::error::{bounded, map_db_err};
+use crate::held::Held;
 use crate::tx::PgTransaction;
 use taskflow_application::ports::{ComponentHealth, HealthProbe};
 
@@ -25,7 +26,8 @@ use taskflow_application::ports::{ComponentHealth, HealthProbe};
 pub struct PgSettings {
     /// `postgres://user@host:port/database`.
     pub url: String,
-    /// Pool size (default 20).
+    /// Pool size (default 20). Requests' single statements hold up to three quarters of it out of sqlx's pool (given
+    /// back without a round trip; see `held.rs`), and the rest serves transactions and background jobs.
     pub max_connections: u32,
     /// Connections kept open when idle (default 1).
     pub min_connections: u32,
@@ -131,6 +133,8 @@ pub async fn connect(settings: &PgSettings) -> Result<PgStorage, RepoError> {
 #[derive(Debug, Clone)]
 pub struct PgStorage {
     pub(crate) db: DatabaseConnection,
+    /// Connections for the requests' single statements, given back without the pool's round trip.
+    pub(crate) held: Held,
     /// How long any one statement may take, measured in the client (see [`crate::error::bounded`]).
     pub(crate) deadline: Duration,
     /// Something that must live as long as any clone of the storage (a test database's drop guard).
@@ -151,7 +155,8 @@ impl PgStorage {
     /// Wraps an open pool (for example one with a metric callback installed).
     #[must_use]
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db, deadline: PgSettings::new("").statement_timeout + CLIENT_DEADLINE_MARGIN, lease: None }
+        let held = Held::new(&db);
+        Self { db, held, deadline: PgSettings::new("").statement_timeout + CLIENT_DEADLINE_MARGIN, lease: None }
     }
 
     /// Bounds every statement, in the client too, by `timeout` (plus a small margin that lets the server's own

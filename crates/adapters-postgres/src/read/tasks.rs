@@ -43,7 +43,7 @@ impl PgStorage {
         // the same condition, run once). Every row carries the total; a page past the end has no row to carry it,
         // so then, and only then, a second statement counts.
         let text = page_sql(&condition, q.sort, q.order, &l, Some(&o), true);
-        let rows = bounded(self.deadline, self.db.query_all_raw(sql.into_statement(text))).await?;
+        let rows = bounded(self.deadline, self.held.query_all_raw(sql.into_statement(text))).await?;
         let total = match rows.first() {
             Some(row) => count(row.try_get::<i64>("", "total").map_err(map_db_err)?)?,
             None if offset == 0 => 0,
@@ -58,7 +58,7 @@ impl PgStorage {
         let mut sql = Sql::default();
         let condition = where_clause(&q.filter, q.now, &mut sql);
         let text = format!("SELECT count(*) AS total FROM tasks t WHERE {condition}");
-        let row = bounded(self.deadline, self.db.query_one_raw(sql.into_statement(text))).await?;
+        let row = bounded(self.deadline, self.held.query_one_raw(sql.into_statement(text))).await?;
         match row {
             Some(row) => count(row.try_get::<i64>("", "total").map_err(map_db_err)?),
             None => Ok(0),
@@ -79,7 +79,7 @@ impl PgStorage {
         // One row more than asked tells whether there is a next page.
         let l = sql.bind(i64::from(limit) + 1);
         let page = sql.into_statement(page_sql(&condition, q.sort, q.order, &l, None, false));
-        let rows = bounded(self.deadline, self.db.query_all_raw(page)).await?;
+        let rows = bounded(self.deadline, self.held.query_all_raw(page)).await?;
         let mut items = rows.iter().map(view_from).collect::<Result<Vec<TaskView>, _>>()?;
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
@@ -95,7 +95,7 @@ impl TaskReadModel for PgStorage {
             .and_where(Expr::col((tasks::Entity, tasks::Column::Id)).eq(id.as_uuid()))
             .and_where_option(scope_condition(scope))
             .to_owned();
-        let row = bounded(self.deadline, self.db.query_one_raw(build(&select))).await?;
+        let row = bounded(self.deadline, self.held.query_one_raw(build(&select))).await?;
         row.as_ref().map(view_from).transpose()
     }
 
@@ -121,7 +121,7 @@ impl TaskReadModel for PgStorage {
                count(*) FILTER (WHERE t.priority = 'HIGH') AS high \
              FROM tasks t WHERE {condition}"
         );
-        let row = bounded(self.deadline, self.db.query_one_raw(sql.into_statement(text))).await?;
+        let row = bounded(self.deadline, self.held.query_one_raw(sql.into_statement(text))).await?;
         let Some(row) = row else { return Ok(TaskStats::default()) };
         let r = StatsRow::from_query_result(&row, "").map_err(map_db_err)?;
         Ok(TaskStats {

@@ -16,7 +16,7 @@ use crate::storage::PgStorage;
 impl UserReadModel for PgStorage {
     async fn get(&self, id: UserId) -> Result<Option<User>, RepoError> {
         let select = select_users().and_where(Expr::col(users::Column::Id).eq(id.as_uuid())).to_owned();
-        let row = bounded(self.deadline, self.db.query_one_raw(build(&select))).await?;
+        let row = bounded(self.deadline, self.held.query_one_raw(build(&select))).await?;
         row.as_ref().map(user_from).transpose()
     }
 
@@ -25,7 +25,7 @@ impl UserReadModel for PgStorage {
         let select = select_users()
             .and_where(Expr::expr(Func::lower(Expr::col(users::Column::Email))).eq(Func::lower(email.as_ref())))
             .to_owned();
-        let row = bounded(self.deadline, self.db.query_one_raw(build(&select))).await?;
+        let row = bounded(self.deadline, self.held.query_one_raw(build(&select))).await?;
         row.as_ref().map(user_from).transpose()
     }
 
