@@ -5,15 +5,20 @@
 
 use sea_orm::{ConnectionTrait, Value};
 use taskflow_domain::RepoError;
+use taskflow_domain::TaskId;
 use taskflow_domain::events::DomainEvent;
+use taskflow_domain::policy::TaskScope;
+use taskflow_domain::ports::TaskWrite;
 use taskflow_domain::query::OwnerSummary;
 use taskflow_domain::task::{Task, Version};
+use uuid::Uuid;
 
 use crate::error::{bounded, corrupt};
 use crate::outbox::{APPENDED_COLUMNS, WORK_CHANNEL, event_row};
 use crate::read::Sql;
-use crate::rows::{owner_from, task_values, tasks};
+use crate::rows::{owner_from, task_column_list, task_from, task_values, tasks};
 use crate::storage::PgStorage;
+use crate::task_writes::is_fixed;
 
 /// `(p1, p2, ...)` binding `values`.
 fn row_of(sql: &mut Sql, values: impl IntoIterator<Item = Value>) -> String {
@@ -36,6 +41,18 @@ fn append_ctes(sql: &mut Sql, events: &[DomainEvent], guard: Option<&str>) -> St
         "appended AS (INSERT INTO outbox_events ({APPENDED_COLUMNS}) {source} RETURNING 1), \
          woke AS (SELECT pg_notify('{WORK_CHANNEL}', '') FROM (SELECT 1 FROM appended LIMIT 1) AS any_row)"
     )
+}
+
+/// The scope as an extra `AND` clause, its owner bound in `sql`.
+fn scope_clause(scope: TaskScope, sql: &mut Sql) -> String {
+    match scope {
+        TaskScope::All => String::new(),
+        TaskScope::Owner(owner) => format!(" AND t.user_id = {}", sql.bind(owner.as_uuid())),
+    }
+}
+
+fn uuids(ids: &[TaskId]) -> Value {
+    ids.iter().map(TaskId::as_uuid).collect::<Vec<Uuid>>().into()
 }
 
 fn count_of(row: Option<&sea_orm::QueryResult>, column: &str) -> Result<i64, RepoError> {
@@ -72,11 +89,9 @@ impl PgStorage {
         events: &[DomainEvent],
     ) -> Result<(), RepoError> {
         let mut sql = Sql::default();
-        let fixed =
-            |c: &tasks::Column| matches!(c, tasks::Column::Id | tasks::Column::UserId | tasks::Column::CreatedAt);
         let sets: Vec<String> = task_values(task)
             .into_iter()
-            .filter(|(c, _)| !fixed(c))
+            .filter(|(c, _)| !is_fixed(*c))
             .map(|(c, v)| format!("{} = {}", sea_orm::IdenStatic::as_str(&c), sql.bind(v)))
             .collect();
         let (id, version) = (sql.bind(task.id().as_uuid()), sql.bind(expected.get()));
@@ -101,5 +116,95 @@ impl PgStorage {
         );
         let row = bounded(self.deadline, self.held.query_one_raw(sql.into_statement(text))).await?;
         if count_of(row.as_ref(), "deleted")? == 0 { Err(RepoError::Conflict) } else { Ok(()) }
+    }
+
+    /// The tasks among `ids` within `scope`, in one statement.
+    pub(crate) async fn read_tasks_now(&self, ids: &[TaskId], scope: TaskScope) -> Result<Vec<Task>, RepoError> {
+        let mut sql = Sql::default();
+        let ids_p = sql.bind(uuids(ids));
+        let clause = scope_clause(scope, &mut sql);
+        let text = format!("SELECT {} FROM tasks t WHERE t.id = ANY({ids_p}){clause}", task_column_list("t"));
+        let rows = bounded(self.deadline, self.held.query_all_raw(sql.into_statement(text))).await?;
+        rows.iter().map(task_from).collect()
+    }
+
+    /// Each write whose task is still at its expected version, and the events of those tasks only, in one
+    /// statement: updates and deletes joined to the tasks by id and version, events joined to what was written.
+    pub(crate) async fn write_tasks_now(
+        &self,
+        writes: &[TaskWrite],
+        events: &[DomainEvent],
+    ) -> Result<Vec<TaskId>, RepoError> {
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::default();
+        // Every written row is locked first, in id order and only if still at its version: two batches over the
+        // same tasks (in any order) then queue instead of deadlocking, and a row that moved on is left out.
+        let keys: Vec<String> = writes
+            .iter()
+            .map(|w| row_of(&mut sql, [Value::from(w.task().id().as_uuid()), Value::from(w.expected().get())]))
+            .collect();
+        let mut ctes = vec![format!(
+            "keys (id, expected) AS (VALUES {}), \
+             locked AS (SELECT t.id FROM tasks t JOIN keys k ON t.id = k.id AND t.version = k.expected \
+                        ORDER BY t.id FOR UPDATE OF t)",
+            keys.join(", ")
+        )];
+        let updates: Vec<&Task> = writes
+            .iter()
+            .filter_map(|w| match w {
+                TaskWrite::Update { task, .. } => Some(task),
+                TaskWrite::Delete(_) => None,
+            })
+            .collect();
+        let deletes: Vec<TaskId> = writes
+            .iter()
+            .filter_map(|w| match w {
+                TaskWrite::Delete(task) => Some(task.id()),
+                TaskWrite::Update { .. } => None,
+            })
+            .collect();
+        let mut written = Vec::new();
+        if let Some(first) = updates.first() {
+            let names: Vec<&str> = task_values(first)
+                .into_iter()
+                .filter(|(c, _)| !is_fixed(*c))
+                .map(|(c, _)| sea_orm::IdenStatic::as_str(&c))
+                .collect();
+            let rows: Vec<String> = updates
+                .iter()
+                .map(|task| {
+                    let values = task_values(task).into_iter().filter(|(c, _)| !is_fixed(*c)).map(|(_, v)| v);
+                    row_of(&mut sql, std::iter::once(Value::from(task.id().as_uuid())).chain(values))
+                })
+                .collect();
+            let sets: Vec<String> = names.iter().map(|n| format!("{n} = i.{n}")).collect();
+            ctes.push(format!(
+                "updating (id, {}) AS (VALUES {}), \
+                 updated AS (UPDATE tasks t SET {} FROM updating i \
+                             WHERE t.id = i.id AND t.id IN (SELECT id FROM locked) RETURNING t.id)",
+                names.join(", "),
+                rows.join(", "),
+                sets.join(", ")
+            ));
+            written.push("SELECT id FROM updated");
+        }
+        if !deletes.is_empty() {
+            let ids = sql.bind(uuids(&deletes));
+            ctes.push(format!(
+                "deleted AS (DELETE FROM tasks t WHERE t.id = ANY({ids}) AND t.id IN (SELECT id FROM locked) \
+                             RETURNING t.id)"
+            ));
+            written.push("SELECT id FROM deleted");
+        }
+        ctes.push(format!("written AS ({})", written.join(" UNION ALL ")));
+        // `column3` of the events' VALUES is their task id (see `APPENDED_COLUMNS`).
+        ctes.push(append_ctes(&mut sql, events, Some("column3 IN (SELECT id FROM written)")));
+        let text = format!("WITH {} SELECT id, (SELECT count(*) FROM woke) AS woke FROM written", ctes.join(", "));
+        let rows = bounded(self.deadline, self.held.query_all_raw(sql.into_statement(text))).await?;
+        rows.iter()
+            .map(|row| row.try_get::<Uuid>("", "id").map(TaskId::from_uuid).map_err(|e| corrupt("written id", e)))
+            .collect()
     }
 }

@@ -47,7 +47,12 @@ struct Inner {
     cap: usize,
     acquire_timeout: Duration,
     idle_timeout: Option<Duration>,
+    /// Told of every statement run here, as SeaORM tells the pool's callback (see `PgStorage::with_metric_callback`).
+    metric: Option<MetricCallback>,
 }
+
+/// What SeaORM calls after each statement.
+pub(crate) type MetricCallback = Arc<dyn Fn(&sea_orm::metric::Info<'_>) + Send + Sync>;
 
 struct Parked {
     conn: PoolConnection<Postgres>,
@@ -69,7 +74,7 @@ pub(crate) fn cap_for(max: u32) -> usize {
 
 impl Held {
     /// Single-statement connections taken from `db`'s pool, at most [`cap_for`] its size.
-    pub(crate) fn new(db: &DatabaseConnection) -> Self {
+    pub(crate) fn new(db: &DatabaseConnection, metric: Option<MetricCallback>) -> Self {
         let pool = db.get_postgres_connection_pool().clone();
         let options = pool.options();
         let cap = cap_for(options.get_max_connections());
@@ -82,6 +87,7 @@ impl Held {
             cap,
             acquire_timeout,
             idle_timeout,
+            metric,
         };
         Self { inner: Arc::new(inner) }
     }
@@ -109,6 +115,15 @@ impl Held {
         match tokio::time::timeout(inner.acquire_timeout, lending).await {
             Ok(lent) => lent.map(Some),
             Err(_) => Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
+        }
+    }
+}
+
+impl Inner {
+    /// Tells the metric callback, if any, that `stmt` ran since `started`.
+    fn report<T, E>(&self, stmt: &Statement, started: Instant, done: &Result<T, E>) {
+        if let Some(metric) = &self.metric {
+            metric(&sea_orm::metric::Info { elapsed: started.elapsed(), statement: stmt, failed: done.is_err() });
         }
     }
 }
@@ -195,8 +210,10 @@ impl ConnectionTrait for Held {
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         let Some(mut lent) = self.lend().await? else { return self.inner.db.execute_raw(stmt).await };
+        let started = Instant::now();
         let done = query(&stmt).execute(lent.conn()).await;
         lent.settle(&done);
+        self.inner.report(&stmt, started, &done);
         done.map(ExecResult::from).map_err(exec_error)
     }
 
@@ -207,15 +224,19 @@ impl ConnectionTrait for Held {
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         let Some(mut lent) = self.lend().await? else { return self.inner.db.query_one_raw(stmt).await };
+        let started = Instant::now();
         let done = query(&stmt).fetch_optional(lent.conn()).await;
         lent.settle(&done);
+        self.inner.report(&stmt, started, &done);
         done.map(|row| row.map(QueryResult::from)).map_err(query_error)
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let Some(mut lent) = self.lend().await? else { return self.inner.db.query_all_raw(stmt).await };
+        let started = Instant::now();
         let done = query(&stmt).fetch_all(lent.conn()).await;
         lent.settle(&done);
+        self.inner.report(&stmt, started, &done);
         done.map(|rows| rows.into_iter().map(QueryResult::from).collect()).map_err(query_error)
     }
 }

@@ -12,7 +12,7 @@ use taskflow_domain::RepoError;
 use taskflow_domain::TaskId;
 use taskflow_domain::events::DomainEvent;
 use taskflow_domain::policy::TaskScope;
-use taskflow_domain::ports::{TaskReadModel, Transaction, UnitOfWork};
+use taskflow_domain::ports::{TaskReadModel, TaskWrite, Transaction, UnitOfWork};
 use taskflow_domain::query::{OwnerSummary, TaskView};
 use taskflow_domain::task::{Task, Version};
 
@@ -155,7 +155,7 @@ impl PgStorage {
     /// Wraps an open pool (for example one with a metric callback installed).
     #[must_use]
     pub fn new(db: DatabaseConnection) -> Self {
-        let held = Held::new(&db);
+        let held = Held::new(&db, None);
         Self { db, held, deadline: PgSettings::new("").statement_timeout + CLIENT_DEADLINE_MARGIN, lease: None }
     }
 
@@ -172,6 +172,19 @@ impl PgStorage {
     #[must_use]
     pub fn leasing(mut self, value: impl Any + Send + Sync) -> Self {
         self.lease = Some(Lease(Arc::new(value)));
+        self
+    }
+
+    /// Calls `callback` after every statement, whichever connection it ran on (the pool's or a held one).
+    #[must_use]
+    pub fn with_metric_callback(
+        mut self,
+        callback: impl Fn(&sea_orm::metric::Info<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        let callback: crate::held::MetricCallback = Arc::new(callback);
+        let shared = Arc::clone(&callback);
+        self.db.set_metric_callback(move |info| shared(info));
+        self.held = Held::new(&self.db, Some(callback));
         self
     }
 
@@ -204,6 +217,14 @@ impl UnitOfWork for PgStorage {
 
     async fn delete_task(&self, task: &Task, events: &[DomainEvent]) -> Result<(), RepoError> {
         self.delete_task_now(task, events).await
+    }
+
+    async fn read_tasks(&self, ids: &[TaskId], scope: TaskScope) -> Result<Vec<Task>, RepoError> {
+        self.read_tasks_now(ids, scope).await
+    }
+
+    async fn write_tasks(&self, writes: &[TaskWrite], events: &[DomainEvent]) -> Result<Vec<TaskId>, RepoError> {
+        self.write_tasks_now(writes, events).await
     }
 }
 

@@ -194,16 +194,16 @@ impl StatementLog {
 /// When PostgreSQL cannot be reached.
 pub async fn fresh_storage_counting() -> (PgStorage, StatementLog) {
     let (url, guard) = fresh_database().await;
-    let mut db = match connect_pool(&test_settings(&url)).await {
+    let db = match connect_pool(&test_settings(&url)).await {
         Ok(db) => db,
         Err(e) => panic!("cannot connect to the test database: {e:?}"),
     };
     let log = StatementLog::default();
     let sink = log.clone();
-    db.set_metric_callback(move |info| {
+    let storage = PgStorage::new(db).with_metric_callback(move |info| {
         sink.0.lock().unwrap_or_else(PoisonError::into_inner).push(info.statement.clone());
     });
-    (PgStorage::new(db).leasing(guard), log)
+    (storage.leasing(guard), log)
 }
 
 /// Round trips on the wire: a proxy between a pool and PostgreSQL that counts the messages after which a client

@@ -10,7 +10,7 @@ use taskflow_contract_tests::fixtures::{TaskSpec, at, family, refresh_token, t0}
 use taskflow_domain::auth::ConsumeOutcome;
 use taskflow_domain::events::DomainEvent;
 use taskflow_domain::policy::TaskScope;
-use taskflow_domain::ports::{OutboxReader, RefreshTokenStore, TaskReadModel, UnitOfWork};
+use taskflow_domain::ports::{OutboxReader, RefreshTokenStore, TaskReadModel, TaskWrite, UnitOfWork};
 use taskflow_domain::task::{TaskPatch, TaskPriority};
 use taskflow_domain::{EventId, RepoError};
 use uuid::Uuid;
@@ -129,13 +129,22 @@ async fn batches_over_the_same_tasks_in_opposite_orders_never_deadlock() {
         let s = s.clone();
         let ids = if i % 2 == 0 { forwards.clone() } else { backwards.clone() };
         tokio::spawn(async move {
-            let tx = s.begin().await?;
-            if i < 6 {
-                tx.tasks().complete_many(&ids, TaskScope::All, at(100)).await?;
-            } else {
-                tx.tasks().delete_many(&ids, TaskScope::All).await?;
-            }
-            tx.commit().await
+            let read = s.read_tasks(&ids, TaskScope::All).await?;
+            let writes: Vec<TaskWrite> = read
+                .into_iter()
+                .map(|task| {
+                    if i < 6 {
+                        let expected = task.version();
+                        let mut done = task;
+                        // Already completed by another racer or not, it is written (and its row locked) all the same.
+                        done.complete(at(100));
+                        TaskWrite::Update { task: done, expected }
+                    } else {
+                        TaskWrite::Delete(task)
+                    }
+                })
+                .collect();
+            s.write_tasks(&writes, &[]).await.map(|_| ())
         })
     });
     let results: Vec<Result<(), RepoError>> = join_all(racers).await.into_iter().map(|r| r.expect("join")).collect();

@@ -11,7 +11,7 @@ use crate::error::RepoError;
 use crate::events::DomainEvent;
 use crate::ids::{EventId, FamilyId, TaskId, UserId, WebhookId};
 use crate::policy::TaskScope;
-use crate::query::{BulkOutcome, OwnerSummary, PageRequest, TaskPage, TaskQuery, TaskStats, TaskView};
+use crate::query::{OwnerSummary, PageRequest, TaskPage, TaskQuery, TaskStats, TaskView};
 use crate::task::{Task, Version};
 use crate::user::{EmailAddress, Password, PasswordHash, User};
 
@@ -213,6 +213,84 @@ pub trait UnitOfWork: Send + Sync {
         tx.outbox().append(events).await?;
         tx.commit().await
     }
+
+    /// The tasks among `ids` within `scope` as committed now (in no particular order; the others are missing or
+    /// not visible): what a batch reads before it decides its changes, which [`UnitOfWork::write_tasks`] then
+    /// writes only where a task is still at the version read. Never served from a cache.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
+    async fn read_tasks(&self, ids: &[TaskId], scope: TaskScope) -> Result<Vec<Task>, RepoError> {
+        let tx = self.begin().await?;
+        let mut seen = std::collections::HashSet::with_capacity(ids.len());
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids.iter().filter(|id| seen.insert(**id)) {
+            found.extend(tx.tasks().find_for_update(*id, scope).await?);
+        }
+        Ok(found)
+    }
+
+    /// Carries out each of `writes` whose task is still at the version it was read at, and appends the `events` of
+    /// those tasks (and of no other), in one unit of work. Returns the ids written; a write whose task has moved on
+    /// or gone is left out, for the caller to read again.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`]: nothing is written.
+    async fn write_tasks(&self, writes: &[TaskWrite], events: &[DomainEvent]) -> Result<Vec<TaskId>, RepoError> {
+        let tx = self.begin().await?;
+        let mut written = Vec::with_capacity(writes.len());
+        for write in writes {
+            let task = write.task();
+            let stored = tx.tasks().find_for_update(task.id(), TaskScope::Owner(task.owner())).await?;
+            if stored.is_none_or(|stored| stored.version() != write.expected()) {
+                continue;
+            }
+            match write {
+                TaskWrite::Update { task, expected } => tx.tasks().update(task, *expected).await?,
+                TaskWrite::Delete(task) => {
+                    tx.tasks().delete(task.id(), TaskScope::Owner(task.owner())).await?;
+                }
+            }
+            written.push(task.id());
+        }
+        let events: Vec<DomainEvent> = events.iter().filter(|e| written.contains(&e.task.id())).cloned().collect();
+        tx.outbox().append(&events).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+}
+
+/// One task write of a batch, decided by the domain from the task as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskWrite {
+    /// Store `task`, changed from version `expected`.
+    Update {
+        /// The task as changed.
+        task: Task,
+        /// The version it was read at.
+        expected: Version,
+    },
+    /// Delete the task, as read (at its current version).
+    Delete(Task),
+}
+
+impl TaskWrite {
+    /// The task written (as changed, or as read for a delete).
+    #[must_use]
+    pub fn task(&self) -> &Task {
+        match self {
+            Self::Update { task, .. } | Self::Delete(task) => task,
+        }
+    }
+
+    /// The version the task must still be at.
+    #[must_use]
+    pub fn expected(&self) -> Version {
+        match self {
+            Self::Update { expected, .. } => *expected,
+            Self::Delete(task) => task.version(),
+        }
+    }
 }
 
 /// An open unit of work. Dropping it without [`Transaction::commit`] rolls every write back.
@@ -258,23 +336,6 @@ pub trait TaskRepository: Send + Sync {
     /// # Errors
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
     async fn delete(&self, id: TaskId, scope: TaskScope) -> Result<Option<Task>, RepoError>;
-
-    /// Completes, in one bulk write, every task of `ids` within `scope` that is not completed yet.
-    ///
-    /// # Errors
-    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
-    async fn complete_many(
-        &self,
-        ids: &[TaskId],
-        scope: TaskScope,
-        now: DateTime<Utc>,
-    ) -> Result<BulkOutcome, RepoError>;
-
-    /// Deletes, in one bulk write, every task of `ids` within `scope`.
-    ///
-    /// # Errors
-    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
-    async fn delete_many(&self, ids: &[TaskId], scope: TaskScope) -> Result<BulkOutcome, RepoError>;
 }
 
 /// User writes inside a unit of work.

@@ -450,18 +450,6 @@ pub enum BatchAction {
     Delete,
 }
 
-/// What a bulk write did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BulkOutcome {
-    /// Ids that exist within the scope (whether or not they needed a change).
-    pub found: Vec<TaskId>,
-    /// The tasks as changed (completed) or as they were before deletion. Tasks that needed no change are absent.
-    pub changed: Vec<Task>,
-    /// For `complete_many`: the status each task of `changed` had before, in the same order, so that its event
-    /// can say what changed. Empty for `delete_many`.
-    pub previous_status: Vec<TaskStatus>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

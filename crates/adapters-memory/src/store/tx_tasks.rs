@@ -1,14 +1,10 @@
 //! Task writes inside an [`InMemoryTransaction`], with a database's checks: owner reference, scope, version.
 
-use std::collections::HashSet;
-
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use taskflow_domain::RepoError;
 use taskflow_domain::ids::TaskId;
 use taskflow_domain::policy::TaskScope;
 use taskflow_domain::ports::TaskRepository;
-use taskflow_domain::query::BulkOutcome;
 use taskflow_domain::task::{Task, Version};
 
 use super::transaction::{InMemoryTransaction, Staged};
@@ -18,28 +14,6 @@ impl InMemoryTransaction {
     /// The task with `id` if it is inside `scope`, as this unit sees it.
     fn task_in_scope(&self, staged: &Staged, id: TaskId, scope: TaskScope) -> Option<Task> {
         self.effective_task(staged, id).filter(|t| scope.includes(t.owner()))
-    }
-
-    /// Runs `change` on every distinct task of `ids` within `scope`; `change` stages what it changes and returns it.
-    fn bulk(
-        &self,
-        ids: &[TaskId],
-        scope: TaskScope,
-        mut change: impl FnMut(&mut Staged, Task) -> Option<Task>,
-    ) -> BulkOutcome {
-        let mut staged = lock(&self.staged);
-        let mut seen = HashSet::with_capacity(ids.len());
-        let mut outcome = BulkOutcome::default();
-        for &id in ids {
-            if !seen.insert(id) {
-                continue;
-            }
-            if let Some(task) = self.task_in_scope(&staged, id, scope) {
-                outcome.found.push(id);
-                outcome.changed.extend(change(&mut staged, task));
-            }
-        }
-        outcome
     }
 }
 
@@ -81,32 +55,5 @@ impl TaskRepository for InMemoryTransaction {
             staged.tasks.insert(id, None);
         }
         Ok(task)
-    }
-
-    async fn complete_many(
-        &self,
-        ids: &[TaskId],
-        scope: TaskScope,
-        now: DateTime<Utc>,
-    ) -> Result<BulkOutcome, RepoError> {
-        let mut previous_status = Vec::new();
-        let mut outcome = self.bulk(ids, scope, |staged, mut task| {
-            let before = task.status();
-            if !task.complete(now) {
-                return None;
-            }
-            previous_status.push(before);
-            staged.tasks.insert(task.id(), Some(task.clone()));
-            Some(task)
-        });
-        outcome.previous_status = previous_status;
-        Ok(outcome)
-    }
-
-    async fn delete_many(&self, ids: &[TaskId], scope: TaskScope) -> Result<BulkOutcome, RepoError> {
-        Ok(self.bulk(ids, scope, |staged, task| {
-            staged.tasks.insert(task.id(), None);
-            Some(task)
-        }))
     }
 }

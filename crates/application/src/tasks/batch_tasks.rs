@@ -1,17 +1,20 @@
-//! Batch operations: complete or delete many tasks in one unit of work.
+//! Batch operations: complete or delete many tasks, each with its event, in two statements (read, then write).
 
 use taskflow_domain::RepoError;
 use taskflow_domain::TaskId;
 use taskflow_domain::events::DomainEvent;
 use taskflow_domain::policy::Actor;
-use taskflow_domain::query::{BatchAction, BulkOutcome};
+use taskflow_domain::ports::TaskWrite;
+use taskflow_domain::query::BatchAction;
 use taskflow_domain::task::{Task, TaskChange};
 
 use super::TaskService;
 use crate::error::AppError;
 
-/// How often a batch runs before a lost race is reported.
-const BATCH_ATTEMPTS: u32 = 3;
+/// How often a batch reads and writes the tasks that moved on in between before the race is reported (409); each
+/// attempt takes only those, and the writes of concurrent requests each win theirs, so this is reached only under
+/// sustained contention for the same tasks.
+const BATCH_ATTEMPTS: u32 = 32;
 
 /// The most ids one batch may name.
 pub const MAX_BATCH: usize = 1000;
@@ -52,64 +55,69 @@ pub struct BatchResult {
 }
 
 impl TaskService {
-    /// Completes or deletes every visible task of the batch in one unit of work, with one bulk write, recording
-    /// an event per changed task.
+    /// Completes or deletes every visible task of the batch: one read of the tasks, the domain's decision for each
+    /// (its new state and its event), then one write of them all that carries out only those still at the version
+    /// read, with their events. Tasks that moved on in between are read and decided again.
     ///
     /// # Errors
-    /// [`AppError::Unavailable`] when storage is down; nothing is changed then.
+    /// [`AppError::Conflict`] when tasks keep moving on through every attempt (what was written stays written,
+    /// each with its event); [`AppError::Unavailable`] when storage is down.
     #[tracing::instrument(name = "tasks.batch", skip_all, fields(user_id = %actor.user_id, count = cmd.ids.len()))]
     pub async fn batch(&self, actor: Actor, cmd: BatchCommand) -> Result<BatchResult, AppError> {
-        // A unit of work that lost a race to another one (a deadlock or serialization failure) changed nothing
-        // and is simply run again; only repeated losses reach the client, as 409.
+        let scope = actor.task_scope();
+        let mut found = std::collections::HashSet::with_capacity(cmd.ids.len());
+        let mut owners = Vec::new();
+        let mut pending = cmd.ids.clone();
         let mut attempt = 1;
-        let outcome = loop {
-            match self.batch_once(actor, &cmd).await {
-                Err(RepoError::Conflict) if attempt < BATCH_ATTEMPTS => attempt += 1,
-                other => break other?,
+        loop {
+            let read = self.deps.uow.read_tasks(&pending, scope).await?;
+            let (writes, events) = self.decide(actor, cmd.action, &read);
+            let written = self.deps.uow.write_tasks(&writes, &events).await?;
+            // Visible and needing no write (already completed), or written: done.
+            let written: std::collections::HashSet<TaskId> = written.into_iter().collect();
+            let moved: std::collections::HashSet<TaskId> =
+                writes.iter().map(|w| w.task().id()).filter(|id| !written.contains(id)).collect();
+            owners.extend(writes.iter().filter(|w| written.contains(&w.task().id())).map(|w| w.task().owner()));
+            found.extend(read.iter().map(Task::id).filter(|id| !moved.contains(id)));
+            if moved.is_empty() {
+                break;
             }
-        };
-        let found: std::collections::HashSet<_> = outcome.found.into_iter().collect();
+            if attempt == BATCH_ATTEMPTS {
+                self.deps.read_cache.invalidate(owners.into_iter()).await;
+                return Err(RepoError::Conflict.into());
+            }
+            attempt += 1;
+            pending = cmd.ids.iter().copied().filter(|id| moved.contains(id)).collect();
+        }
+        self.deps.read_cache.invalidate(owners.into_iter()).await;
         let (succeeded, not_found) = cmd.ids.iter().partition(|id| found.contains(id));
         Ok(BatchResult { action: cmd.action, requested: cmd.ids.len(), succeeded, not_found })
     }
 
-    /// One attempt: the bulk write, its events and the commit, in one unit of work.
-    async fn batch_once(&self, actor: Actor, cmd: &BatchCommand) -> Result<BulkOutcome, RepoError> {
-        let scope = actor.task_scope();
-        let tx = self.deps.uow.begin().await?;
+    /// What the batch writes for the tasks read, and the event of each write.
+    fn decide(&self, actor: Actor, action: BatchAction, read: &[Task]) -> (Vec<TaskWrite>, Vec<DomainEvent>) {
         let now = self.deps.clock.now();
         let by = actor.user_id;
-        let (outcome, events) = match cmd.action {
-            BatchAction::Complete => {
-                let outcome = tx.tasks().complete_many(&cmd.ids, scope, now).await?;
-                if outcome.previous_status.len() != outcome.changed.len() {
-                    return Err(RepoError::unexpected("complete_many did not report every previous status"));
+        let mut writes = Vec::with_capacity(read.len());
+        let mut events = Vec::with_capacity(read.len());
+        for task in read {
+            match action {
+                BatchAction::Complete => {
+                    let (from, expected, mut done) = (task.status(), task.version(), task.clone());
+                    if !done.complete(now) {
+                        continue;
+                    }
+                    // One `task.completed` per task completed, naming what completing it changed.
+                    let change = TaskChange::completion(from, done.completed_at().unwrap_or(now));
+                    events.extend(DomainEvent::changed(self.deps.ids.event_id(), &done, change, by, now));
+                    writes.push(TaskWrite::Update { task: done, expected });
                 }
-                // One `task.completed` per task completed, naming what completing it changed.
-                let events = outcome
-                    .changed
-                    .iter()
-                    .zip(&outcome.previous_status)
-                    .filter_map(|(task, from)| {
-                        let change = TaskChange::completion(*from, task.completed_at().unwrap_or(now));
-                        DomainEvent::changed(self.deps.ids.event_id(), task, change, by, now)
-                    })
-                    .collect::<Vec<_>>();
-                (outcome, events)
+                BatchAction::Delete => {
+                    events.push(DomainEvent::deleted(self.deps.ids.event_id(), task, by, now));
+                    writes.push(TaskWrite::Delete(task.clone()));
+                }
             }
-            BatchAction::Delete => {
-                let outcome = tx.tasks().delete_many(&cmd.ids, scope).await?;
-                let events = outcome
-                    .changed
-                    .iter()
-                    .map(|t| DomainEvent::deleted(self.deps.ids.event_id(), t, by, now))
-                    .collect();
-                (outcome, events)
-            }
-        };
-        tx.outbox().append(&events).await?;
-        tx.commit().await?;
-        self.deps.read_cache.invalidate(outcome.changed.iter().map(Task::owner)).await;
-        Ok(outcome)
+        }
+        (writes, events)
     }
 }

@@ -317,6 +317,63 @@ async fn batch_complete_records_one_completed_event_per_task_it_completed() {
     assert_eq!(from_started.changes.get(TaskField::Status).unwrap().from, text("IN_PROGRESS"));
 }
 
+/// A unit of work whose first batch write comes just after another request changed `moved`.
+struct Interfering {
+    inner: taskflow_adapters_memory::InMemoryStore,
+    moved: std::sync::Mutex<Option<taskflow_domain::task::Task>>,
+}
+
+#[async_trait::async_trait]
+impl taskflow_domain::ports::UnitOfWork for Interfering {
+    async fn begin(&self) -> Result<Box<dyn taskflow_domain::ports::Transaction>, taskflow_domain::RepoError> {
+        self.inner.begin().await
+    }
+
+    async fn write_tasks(
+        &self,
+        writes: &[taskflow_domain::ports::TaskWrite],
+        events: &[DomainEvent],
+    ) -> Result<Vec<TaskId>, taskflow_domain::RepoError> {
+        let moved = self.moved.lock().unwrap().take();
+        if let Some(task) = moved {
+            let mut changed = task.clone();
+            let high = TaskPatch { priority: Some(TaskPriority::High), ..TaskPatch::default() };
+            changed.apply(high, task.updated_at());
+            self.inner.update_task(&changed, task.version(), &[]).await?;
+        }
+        self.inner.write_tasks(writes, events).await
+    }
+}
+
+#[tokio::test]
+async fn a_batch_decides_again_for_tasks_changed_between_its_read_and_its_write() {
+    // Arrange: two tasks; between the batch's read and its write, another request raises one's priority.
+    let w = world();
+    let (_, ann) = w.user("ann@example.com").await;
+    let still = create(&w, ann, "still").await.task.id();
+    let moved = create(&w, ann, "moved").await.task;
+    let interfering =
+        Arc::new(Interfering { inner: w.store.clone(), moved: std::sync::Mutex::new(Some(moved.clone())) });
+    let deps = crate::deps::Deps { uow: interfering, ..w.deps.clone() };
+    let w = with_deps(w.store.clone(), w.clock.clone(), deps);
+    let before = events(&w).await.len();
+
+    // Act
+    let cmd = BatchCommand::new(vec![still, moved.id()], BatchAction::Complete).unwrap();
+    let result = w.tasks.batch(ann, cmd).await.unwrap();
+
+    // Assert: both completed, the moved one on top of the other change, one event each.
+    assert_eq!(result.succeeded, vec![still, moved.id()]);
+    let stored = w.tasks.get_task(ann, moved.id()).await.unwrap().task;
+    assert_eq!(
+        (stored.status(), stored.priority(), stored.version().get()),
+        (TaskStatus::Completed, TaskPriority::High, 3)
+    );
+    let batch: Vec<_> = events(&w).await.into_iter().skip(before).collect();
+    let completed: Vec<_> = batch.iter().map(|e| (e.task.id(), e.kind, e.version().get())).collect();
+    assert_eq!(completed, vec![(still, TaskEventKind::Completed, 2), (moved.id(), TaskEventKind::Completed, 3)]);
+}
+
 #[tokio::test]
 async fn batch_sizes_are_bounded() {
     assert_matches!(BatchCommand::new(vec![], BatchAction::Delete), Err(AppError::Validation(_)));
