@@ -128,8 +128,8 @@ impl PgStorage {
         rows.iter().map(task_from).collect()
     }
 
-    /// Each write whose task is still at its expected version, and the events of those tasks only, in one
-    /// statement: updates and deletes joined to the tasks by id and version, events joined to what was written.
+    /// Every write, if every task is still at its expected version, and the events, in one statement; else
+    /// nothing. Updates and deletes are joined to the tasks by id, the events to what was written.
     pub(crate) async fn write_tasks_now(
         &self,
         writes: &[TaskWrite],
@@ -139,8 +139,9 @@ impl PgStorage {
             return Ok(Vec::new());
         }
         let mut sql = Sql::default();
-        // Every written row is locked first, in id order and only if still at its version: two batches over the
-        // same tasks (in any order) then queue instead of deadlocking, and a row that moved on is left out.
+        // Every row to write is locked first, in id order and only if still at its version: two batches over the
+        // same tasks (in any order) then queue instead of deadlocking. Unless every one is (`complete`), nothing
+        // is written: the batch is one unit.
         let keys: Vec<String> = writes
             .iter()
             .map(|w| row_of(&mut sql, [Value::from(w.task().id().as_uuid()), Value::from(w.expected().get())]))
@@ -148,8 +149,10 @@ impl PgStorage {
         let mut ctes = vec![format!(
             "keys (id, expected) AS (VALUES {}), \
              locked AS (SELECT t.id FROM tasks t JOIN keys k ON t.id = k.id AND t.version = k.expected \
-                        ORDER BY t.id FOR UPDATE OF t)",
-            keys.join(", ")
+                        ORDER BY t.id FOR UPDATE OF t), \
+             complete AS (SELECT count(*) = {} AS yes FROM locked)",
+            keys.join(", "),
+            writes.len()
         )];
         let updates: Vec<&Task> = writes
             .iter()
@@ -183,7 +186,8 @@ impl PgStorage {
             ctes.push(format!(
                 "updating (id, {}) AS (VALUES {}), \
                  updated AS (UPDATE tasks t SET {} FROM updating i \
-                             WHERE t.id = i.id AND t.id IN (SELECT id FROM locked) RETURNING t.id)",
+                             WHERE t.id = i.id AND t.id IN (SELECT id FROM locked) AND (SELECT yes FROM complete) \
+                             RETURNING t.id)",
                 names.join(", "),
                 rows.join(", "),
                 sets.join(", ")
@@ -194,13 +198,12 @@ impl PgStorage {
             let ids = sql.bind(uuids(&deletes));
             ctes.push(format!(
                 "deleted AS (DELETE FROM tasks t WHERE t.id = ANY({ids}) AND t.id IN (SELECT id FROM locked) \
-                             RETURNING t.id)"
+                             AND (SELECT yes FROM complete) RETURNING t.id)"
             ));
             written.push("SELECT id FROM deleted");
         }
         ctes.push(format!("written AS ({})", written.join(" UNION ALL ")));
-        // `column3` of the events' VALUES is their task id (see `APPENDED_COLUMNS`).
-        ctes.push(append_ctes(&mut sql, events, Some("column3 IN (SELECT id FROM written)")));
+        ctes.push(append_ctes(&mut sql, events, Some("(SELECT yes FROM complete)")));
         let text = format!("WITH {} SELECT id, (SELECT count(*) FROM woke) AS woke FROM written", ctes.join(", "));
         let rows = bounded(self.deadline, self.held.query_all_raw(sql.into_statement(text))).await?;
         rows.iter()

@@ -216,7 +216,7 @@ pub trait UnitOfWork: Send + Sync {
 
     /// The tasks among `ids` within `scope` as committed now (in no particular order; the others are missing or
     /// not visible): what a batch reads before it decides its changes, which [`UnitOfWork::write_tasks`] then
-    /// writes only where a task is still at the version read. Never served from a cache.
+    /// writes only if every task is still at the version read. Never served from a cache.
     ///
     /// # Errors
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
@@ -230,33 +230,32 @@ pub trait UnitOfWork: Send + Sync {
         Ok(found)
     }
 
-    /// Carries out each of `writes` whose task is still at the version it was read at, and appends the `events` of
-    /// those tasks (and of no other), in one unit of work. Returns the ids written; a write whose task has moved on
-    /// or gone is left out, for the caller to read again.
+    /// Carries out every one of `writes` (one per task) and appends the `events`, all in one unit of work, if every
+    /// task is still at the version it was read at; otherwise writes nothing, for the caller to read again.
+    /// Returns the ids written: all of them, or none.
     ///
     /// # Errors
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`]: nothing is written.
     async fn write_tasks(&self, writes: &[TaskWrite], events: &[DomainEvent]) -> Result<Vec<TaskId>, RepoError> {
         let tx = self.begin().await?;
-        let mut written = Vec::with_capacity(writes.len());
         for write in writes {
             let task = write.task();
             let stored = tx.tasks().find_for_update(task.id(), TaskScope::Owner(task.owner())).await?;
             if stored.is_none_or(|stored| stored.version() != write.expected()) {
-                continue;
+                return Ok(Vec::new());
             }
+        }
+        for write in writes {
             match write {
                 TaskWrite::Update { task, expected } => tx.tasks().update(task, *expected).await?,
                 TaskWrite::Delete(task) => {
                     tx.tasks().delete(task.id(), TaskScope::Owner(task.owner())).await?;
                 }
             }
-            written.push(task.id());
         }
-        let events: Vec<DomainEvent> = events.iter().filter(|e| written.contains(&e.task.id())).cloned().collect();
-        tx.outbox().append(&events).await?;
+        tx.outbox().append(events).await?;
         tx.commit().await?;
-        Ok(written)
+        Ok(writes.iter().map(|w| w.task().id()).collect())
     }
 }
 

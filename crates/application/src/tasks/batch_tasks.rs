@@ -1,4 +1,5 @@
-//! Batch operations: complete or delete many tasks, each with its event, in two statements (read, then write).
+//! Batch operations: complete or delete many tasks as one unit, each with its event, in two statements (read, then
+//! a write carried out only if no task moved on).
 
 use taskflow_domain::RepoError;
 use taskflow_domain::TaskId;
@@ -11,9 +12,8 @@ use taskflow_domain::task::{Task, TaskChange};
 use super::TaskService;
 use crate::error::AppError;
 
-/// How often a batch reads and writes the tasks that moved on in between before the race is reported (409); each
-/// attempt takes only those, and the writes of concurrent requests each win theirs, so this is reached only under
-/// sustained contention for the same tasks.
+/// How often a batch reads and writes before a lost race is reported (409): a write fails only when another
+/// request changed one of its tasks since the batch read it, so this is reached only under sustained contention.
 const BATCH_ATTEMPTS: u32 = 32;
 
 /// The most ids one batch may name.
@@ -55,41 +55,30 @@ pub struct BatchResult {
 }
 
 impl TaskService {
-    /// Completes or deletes every visible task of the batch: one read of the tasks, the domain's decision for each
-    /// (its new state and its event), then one write of them all that carries out only those still at the version
-    /// read, with their events. Tasks that moved on in between are read and decided again.
+    /// Completes or deletes every visible task of the batch, as one unit: one read of the tasks, the domain's
+    /// decision for each (its new state and its event), then one write of them all with their events, carried out
+    /// only if no task moved on in between; otherwise the batch reads and decides again.
     ///
     /// # Errors
-    /// [`AppError::Conflict`] when tasks keep moving on through every attempt (what was written stays written,
-    /// each with its event); [`AppError::Unavailable`] when storage is down.
+    /// [`AppError::Conflict`] when tasks keep moving on through every attempt (nothing is written then);
+    /// [`AppError::Unavailable`] when storage is down.
     #[tracing::instrument(name = "tasks.batch", skip_all, fields(user_id = %actor.user_id, count = cmd.ids.len()))]
     pub async fn batch(&self, actor: Actor, cmd: BatchCommand) -> Result<BatchResult, AppError> {
         let scope = actor.task_scope();
-        let mut found = std::collections::HashSet::with_capacity(cmd.ids.len());
-        let mut owners = Vec::new();
-        let mut pending = cmd.ids.clone();
         let mut attempt = 1;
-        loop {
-            let read = self.deps.uow.read_tasks(&pending, scope).await?;
+        let (read, writes) = loop {
+            let read = self.deps.uow.read_tasks(&cmd.ids, scope).await?;
             let (writes, events) = self.decide(actor, cmd.action, &read);
-            let written = self.deps.uow.write_tasks(&writes, &events).await?;
-            // Visible and needing no write (already completed), or written: done.
-            let written: std::collections::HashSet<TaskId> = written.into_iter().collect();
-            let moved: std::collections::HashSet<TaskId> =
-                writes.iter().map(|w| w.task().id()).filter(|id| !written.contains(id)).collect();
-            owners.extend(writes.iter().filter(|w| written.contains(&w.task().id())).map(|w| w.task().owner()));
-            found.extend(read.iter().map(Task::id).filter(|id| !moved.contains(id)));
-            if moved.is_empty() {
-                break;
+            if writes.is_empty() || !self.deps.uow.write_tasks(&writes, &events).await?.is_empty() {
+                break (read, writes);
             }
             if attempt == BATCH_ATTEMPTS {
-                self.deps.read_cache.invalidate(owners.into_iter()).await;
                 return Err(RepoError::Conflict.into());
             }
             attempt += 1;
-            pending = cmd.ids.iter().copied().filter(|id| moved.contains(id)).collect();
-        }
-        self.deps.read_cache.invalidate(owners.into_iter()).await;
+        };
+        self.deps.read_cache.invalidate(writes.iter().map(|w| w.task().owner())).await;
+        let found: std::collections::HashSet<TaskId> = read.iter().map(Task::id).collect();
         let (succeeded, not_found) = cmd.ids.iter().partition(|id| found.contains(id));
         Ok(BatchResult { action: cmd.action, requested: cmd.ids.len(), succeeded, not_found })
     }

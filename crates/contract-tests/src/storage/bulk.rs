@@ -1,6 +1,6 @@
 //! Batches: [`UnitOfWork::read_tasks`](taskflow_domain::ports::UnitOfWork::read_tasks) and
-//! [`UnitOfWork::write_tasks`](taskflow_domain::ports::UnitOfWork::write_tasks), which carries out only the writes
-//! whose tasks are still at the version read, with the events of those tasks only.
+//! [`UnitOfWork::write_tasks`](taskflow_domain::ports::UnitOfWork::write_tasks), which carries out every write with
+//! its events if every task is still at the version read, and nothing otherwise.
 
 use std::collections::HashSet;
 
@@ -58,47 +58,53 @@ pub async fn read_tasks_reads_each_visible_task_once(ports: StoragePorts) {
     assert_eq!(ids(&all), ids(&mine).into_iter().chain([theirs.id()]).collect(), "an admin's scope reads bob's too");
 }
 
-/// Writes whose task moved on since it was read are left out, and so are their events; the others are carried out
-/// with theirs.
-pub async fn write_tasks_carries_out_only_writes_still_at_their_version_with_only_their_events(ports: StoragePorts) {
+/// If any task moved on since it was read, nothing is written and no event appended; read again, the same
+/// batch writes every task with its events.
+pub async fn write_tasks_writes_all_or_nothing(ports: StoragePorts) {
     // Arrange: three tasks read at version 1; one of them then changes.
     let ann = stored_user(&ports, "ann").await;
     let tasks: Vec<_> = (0..3).map(|i| fixtures::task(ann.id(), at(i))).collect();
     insert_tasks(&ports, &tasks).await;
-    let read = ports.uow.read_tasks(&tasks.iter().map(Task::id).collect::<Vec<_>>(), TaskScope::All).await.unwrap();
+    let all: Vec<_> = tasks.iter().map(Task::id).collect();
+    let read = ports.uow.read_tasks(&all, TaskScope::All).await.expect("read");
     assert_eq!(read.len(), 3);
     let mut moved = tasks[1].clone();
     moved.complete(at(5));
     ports.uow.update_task(&moved, tasks[1].version(), &[]).await.expect("a concurrent change");
-    let (complete_first, first_event) = completion(&tasks[0], 10);
-    let (complete_moved, moved_event) = completion(&tasks[1], 10);
-    let deleted_event = DomainEvent::deleted(event_id(), &tasks[2], ann.id(), at(10));
-
-    // Act
-    let written = ports
-        .uow
-        .write_tasks(
-            &[complete_first.clone(), complete_moved, TaskWrite::Delete(tasks[2].clone())],
-            &[first_event.clone(), moved_event, deleted_event.clone()],
-        )
-        .await
-        .expect("write");
-
-    // Assert
-    assert_eq!(written.into_iter().collect::<HashSet<_>>(), HashSet::from([tasks[0].id(), tasks[2].id()]));
+    let batch = |tasks: &[Task]| {
+        let (first, first_event) = completion(&tasks[0], 10);
+        let (second, second_event) = completion(&tasks[2], 10);
+        let gone = DomainEvent::deleted(event_id(), &tasks[1], ann.id(), at(10));
+        (vec![first, TaskWrite::Delete(tasks[1].clone()), second], vec![first_event, gone, second_event])
+    };
     let stored = |id| {
         let tasks = ports.tasks.clone();
         async move { tasks.get(id, TaskScope::All).await.expect("get").map(|v| v.task) }
     };
-    assert_eq!(stored(tasks[0].id()).await.as_ref(), Some(complete_first.task()), "completed as decided");
-    assert_eq!(stored(tasks[1].id()).await, Some(moved), "the task that moved on keeps its concurrent change");
-    assert_eq!(stored(tasks[2].id()).await, None, "deleted");
-    let mut logged = Vec::new();
-    for task in &tasks {
-        logged.extend(ports.events.history(task.id(), None, 10).await.expect("history"));
-    }
-    let logged: HashSet<EventId> = logged.iter().map(|e| e.id).collect();
-    assert_eq!(logged, HashSet::from([first_event.id, deleted_event.id]), "the events of what was written, only");
+    let logged = || async {
+        let mut logged = HashSet::new();
+        for task in &tasks {
+            logged.extend(ports.events.history(task.id(), None, 10).await.expect("history").into_iter().map(|e| e.id));
+        }
+        logged
+    };
+
+    // Act
+    let (stale_writes, stale_events) = batch(&tasks);
+    let stale = ports.uow.write_tasks(&stale_writes, &stale_events).await.expect("write");
+    let after_stale = (stored(tasks[0].id()).await, stored(tasks[1].id()).await, logged().await);
+    let mut fresh = ports.uow.read_tasks(&all, TaskScope::All).await.expect("read");
+    fresh.sort_by_key(|t| all.iter().position(|id| *id == t.id()));
+    let (writes, events) = batch(&fresh);
+    let written = ports.uow.write_tasks(&writes, &events).await.expect("write");
+
+    // Assert
+    assert!(stale.is_empty(), "nothing written: {stale:?}");
+    assert_eq!(after_stale, (Some(tasks[0].clone()), Some(moved), HashSet::new()), "no task and no event changed");
+    assert_eq!(written.into_iter().collect::<HashSet<_>>(), all.iter().copied().collect(), "all written");
+    assert_eq!(stored(tasks[0].id()).await.as_ref(), Some(writes[0].task()), "completed as decided");
+    assert_eq!(stored(tasks[1].id()).await, None, "deleted");
+    assert_eq!(logged().await, events.iter().map(|e| e.id).collect(), "every event of the batch, once");
 }
 
 /// A thousand tasks are read, completed and deleted in a batch each.

@@ -49,7 +49,7 @@ macro_rules! __storage_cases {
                 reads_inside_a_unit_of_work_see_its_own_writes,
                 read_models_do_not_see_uncommitted_writes,
                 read_tasks_reads_each_visible_task_once,
-                write_tasks_carries_out_only_writes_still_at_their_version_with_only_their_events,
+                write_tasks_writes_all_or_nothing,
                 batches_handle_a_thousand_tasks,
                 dropping_a_unit_of_work_rolls_back_tasks_and_events,
                 committed_events_are_pending_once_until_dispatched,
