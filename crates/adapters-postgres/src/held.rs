@@ -92,7 +92,7 @@ impl Held {
         Self { inner: Arc::new(inner) }
     }
 
-    /// Connections parked now (for tests and `Debug`).
+    /// Connections parked now, idle between statements.
     pub(crate) fn parked(&self) -> usize {
         self.inner.idle.lock().unwrap_or_else(PoisonError::into_inner).len()
     }

@@ -188,6 +188,14 @@ impl PgStorage {
         self
     }
 
+    /// The connections open to the database, and how many of them are idle: in the pool, or parked between single
+    /// statements (which sqlx counts as in use).
+    #[must_use]
+    pub fn connections(&self) -> (u32, usize) {
+        let pool = self.db.get_postgres_connection_pool();
+        (pool.size(), pool.num_idle() + self.held.parked())
+    }
+
     /// The underlying pool.
     #[must_use]
     pub fn connection(&self) -> &DatabaseConnection {

@@ -14,8 +14,8 @@ pub async fn run(storage: Storage, max_connections: u32, stop: CancellationToken
     let Storage::Postgres(pg) = storage else { return };
     metrics::gauge!("db_pool_max_connections").set(f64::from(max_connections));
     loop {
-        let pool = pg.connection().get_postgres_connection_pool();
-        let (size, idle) = (pool.size(), u32::try_from(pool.num_idle()).unwrap_or(u32::MAX));
+        let (size, idle) = pg.connections();
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX);
         metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(idle));
         metrics::gauge!("db_pool_connections", "state" => "in_use").set(f64::from(size.saturating_sub(idle)));
         tokio::select! {
