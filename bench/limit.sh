@@ -8,6 +8,7 @@
 #   - wrk's p50/p99 and each instance's peak resident memory (VmHWM);
 #   - the insert limit of TaskFlow's tasks table (its indexes and constraints) against a bare table with the same
 #     columns, by pgbench with one INSERT per transaction into each.
+# Then (SCALE=1) the list latency at 100,000 tasks and at 1,000,000, one connection, for the goal "within 1.5x".
 # Requests: GET /tasks/:id; GET /tasks?status=PENDING&page=1&limit=20 (offset page, with its total);
 # GET /tasks?status=PENDING&limit=20&cursor= (keyset); POST /tasks; POST /tasks/batch (100 ids, already complete,
 # action complete). Data: a fresh database taskflow_bench_limit, migrated by `taskflow migrate`, 100 users x 1,000
@@ -21,9 +22,10 @@
 # (new connections only) and reset after it.
 # Usage: bench/limit.sh    Environment: SECS (15: each pgbench or wrk run), ROUNDS (3), CONNS (32), REQUESTS
 #   ("get offset keyset create batch"), REDIS (1; 0 leaves the Redis column out), INSERT (1; 0 leaves the insert limit
-#   out), WARMUP_SECS (2: wrk on each fresh instance first, not counted), PORT (3221, and +1 for the Redis instance),
+#   out), SCALE (1; 0 leaves out the list latency at 100,000 and 1,000,000 tasks: one connection, before and after
+#   900,000 more tasks are added), WARMUP_SECS (2: wrk on each fresh instance first, not counted), PORT (3221, and +1 for the Redis instance),
 #   PGLOG (/var/log/postgresql/postgresql-15-main.log), KEEP_DB=1 (leave the database for a look afterwards).
-# Time: defaults about 14 minutes; quick mode ROUNDS=1 SECS=10 about 4 minutes (see docs/performance.md).
+# Time: defaults about 16 minutes (step 5 about 2); quick mode ROUNDS=1 SECS=10 about 6 minutes (see docs/performance.md).
 set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in bench/
 cd "$(dirname "$0")/.."
@@ -34,6 +36,7 @@ CONNS=${CONNS:-32}
 REQUESTS=${REQUESTS:-get offset keyset create batch}
 REDIS=${REDIS:-1}
 INSERT=${INSERT:-1}
+SCALE=${SCALE:-1}
 WARMUP=${WARMUP_SECS:-2}
 P1=${PORT:-3221}
 P2=$((P1 + 1))
@@ -96,19 +99,8 @@ cache_counts() { # port -> "hits misses" of the read cache so far (GET /metrics)
 echo "limit: secs=$SECS rounds=$ROUNDS connections=$CONNS requests=[$REQUESTS] redis=$REDIS insert=$INSERT;" \
   "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'); load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# --- 1. data ------------------------------------------------------------------------------------------------------
-psql -q -X -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-"$BIN" migrate >"$LOG-migrate.log" 2>&1
-"$BIN" seed >>"$LOG-migrate.log" 2>&1  # the demo users only: user@example.com lends its password hash (user123)
-T0=$(date +%s.%N)
-psql_db <<'SQL'
--- Ids that pgbench and wrk can compute: see bench/limit_tools.py. Titles, descriptions, statuses, priorities and due
--- dates as `taskflow seed` makes them (crates/adapters-postgres/src/seed.rs); user u owns the tasks g = u mod 100.
-INSERT INTO users (id, email, name, role, password_hash, created_at, updated_at)
-SELECT ('00000000-0000-7000-8000-' || (200000000000 + u))::uuid, 'bench-' || u || '@example.com', 'Bench user ' || u,
-       'user', (SELECT password_hash FROM users WHERE email = 'user@example.com'),
-       now() - interval '1 day' + u * interval '1 second', now() - interval '1 day' + u * interval '1 second'
-FROM generate_series(0, 99) AS u;
+insert_tasks() { # first last: tasks g = first..last (ids, owners and values computable: see bench/limit_tools.py)
+  psql_db <<SQL
 INSERT INTO tasks (id, title, description, status, priority, due_date, completed_at, user_id, created_at, updated_at,
                    version)
 SELECT ('00000000-0000-7000-8000-' || (100000000000 + g))::uuid, s.title, s.description, s.status, s.priority,
@@ -125,12 +117,29 @@ FROM (
            (ARRAY['LOW', 'MEDIUM', 'HIGH'])[1 + (g / 3) % 3] AS priority,
            CASE WHEN g % 5 = 0 THEN NULL ELSE now() + ((g % 61) - 30) * interval '1 day' END AS due_date,
            now() - g * interval '1 second' AS created_at
-    FROM generate_series(1, 100000) AS g
+    FROM generate_series($1, $2) AS g
 ) AS s;
+SQL
+}
+
+# --- 1. data ------------------------------------------------------------------------------------------------------
+psql -q -X -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+"$BIN" migrate >"$LOG-migrate.log" 2>&1
+"$BIN" seed >>"$LOG-migrate.log" 2>&1  # the demo users only: user@example.com lends its password hash (user123)
+T0=$(date +%s.%N)
+psql_db <<'SQL'
+-- Ids that pgbench and wrk can compute: see bench/limit_tools.py. Titles, descriptions, statuses, priorities and due
+-- dates as `taskflow seed` makes them (crates/adapters-postgres/src/seed.rs); user u owns the tasks g = u mod 100.
+INSERT INTO users (id, email, name, role, password_hash, created_at, updated_at)
+SELECT ('00000000-0000-7000-8000-' || (200000000000 + u))::uuid, 'bench-' || u || '@example.com', 'Bench user ' || u,
+       'user', (SELECT password_hash FROM users WHERE email = 'user@example.com'),
+       now() - interval '1 day' + u * interval '1 second', now() - interval '1 day' + u * interval '1 second'
+FROM generate_series(0, 99) AS u;
 -- The insert limit's bare table: the same columns (the generated one included), no index, no constraint but NOT NULL.
 CREATE TABLE bench_bare_tasks (LIKE tasks INCLUDING DEFAULTS INCLUDING GENERATED);
-VACUUM ANALYZE;
 SQL
+insert_tasks 1 100000
+psql_db -c "VACUUM ANALYZE"
 echo "1. $DB: $(psql_db -Atc "SELECT count(*) FROM users WHERE email LIKE 'bench-%'") users," \
   "$(psql_db -Atc "SELECT count(*) FROM tasks") tasks ($(psql_db -Atc "SELECT count(*) FROM tasks WHERE status = 'PENDING'
   AND user_id = '00000000-0000-7000-8000-200000000007'") PENDING of user 7), seeded and ANALYZEd in" \
@@ -223,7 +232,7 @@ run_pgbench() { # script -> tps (PostgreSQL is shared: a run refused for want of
   echo "$out" | awk '/^tps = / {printf "%.0f\n", $3}'
 }
 run_wrk() { # port script -> "rps p50=.. p99=.. non2xx=.." (req/s counts 2xx answers only)
-  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s "$2" "http://127.0.0.1:$1" | tee -a "$LOG-wrk.log" | awk '
+  wrk -t"${WRK_THREADS:-2}" -c"$CONNS" -d"${SECS}s" --latency -s "$2" "http://127.0.0.1:$1" | tee -a "$LOG-wrk.log" | awk '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /m$/) return v * 60000; return v * 1000 }
     /requests in/ {n = $1} /Non-2xx/ {bad = $NF} /Requests\/sec/ {rps = $2}
     /^ +50%/ {p50 = ms($2)} /^ +99%/ {p99 = ms($2)}
@@ -286,6 +295,46 @@ EOF
   done
 fi
 
+# --- 5. list latency at 100,000 and at 1,000,000 tasks (one connection) -----------------------------------------
+SCALES=$LOG-scale.tsv
+: >"$SCALES"
+if [ "$SCALE" != 0 ]; then
+  scale_runs() { # tasks-label: offset and keyset pages, each as a random one of the 100 users, one connection
+    local req out
+    start "$P1"
+    for req in offset keyset; do
+      lua "$req" >"$LOG-scale-$req.lua"
+      wrk -t1 -c1 -d"${WARMUP}s" -s "$LOG-scale-$req.lua" "http://127.0.0.1:$P1" >/dev/null
+      out=$(CONNS=1 WRK_THREADS=1 run_wrk "$P1" "$LOG-scale-$req.lua")
+      printf '%s	%s	%s
+' "$1" "$req" "$out" >>"$SCALES"
+      echo "5. $1 tasks, $req page, one connection: $(echo "$out" | tr '\t' ' ')"
+    done
+    stop "$SERVER"
+  }
+  scale_runs 100000
+  T0=$(date +%s)
+  insert_tasks 100001 1000000
+  psql_db -c "VACUUM ANALYZE"
+  echo "5. 900,000 tasks added and ANALYZEd in $(($(date +%s) - T0)) s"
+  scale_runs 1000000
+fi
+
 # --- the table ----------------------------------------------------------------------------------------------------
 $TOOLS table --results "$RESULTS" --captures "$CAPTURES" --insert "$INSERTS" --secs "$SECS" --rounds "$ROUNDS"
+if [ -s "$SCALES" ]; then
+  python3 - "$SCALES" <<'PY'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    tasks, req, rps, p50, p99, _ = line.rstrip("\n").split("\t")
+    rows[(tasks, req)] = (float(rps), float(p50.split("=")[1]), float(p99.split("=")[1]))
+for req in ("offset", "keyset"):
+    a, b = rows.get(("100000", req)), rows.get(("1000000", req))
+    if a and b:
+        ratio = b[1] / a[1] if a[1] else float("inf")
+        print(f"list latency, {req} page, one connection: p50 {a[1]:.2f} ms at 100,000 tasks, {b[1]:.2f} ms at 1,000,000:"
+              f" x{ratio:.2f} (goal <= x1.5: {'met' if ratio <= 1.5 else 'NO'}); p99 {a[2]:.2f} -> {b[2]:.2f} ms")
+PY
+fi
 echo "took $(( $(date +%s) - STARTED )) s; load now $(cut -d' ' -f1 /proc/loadavg)"
