@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, Statement};
@@ -22,29 +20,7 @@ use taskflow_domain::task::Task;
 use taskflow_domain::{EventId, RepoError, UserId};
 use uuid::Uuid;
 
-use support::stored_users;
-
-/// Polls the inner future at most `polls` times; if it is still pending then, it is dropped where it stands.
-struct CancelAfter<F: Future> {
-    inner: Pin<Box<F>>,
-    polls: usize,
-}
-
-impl<F: Future> Future for CancelAfter<F> {
-    type Output = Option<F::Output>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.polls == 0 {
-            return Poll::Ready(None);
-        }
-        self.polls -= 1;
-        self.inner.as_mut().poll(cx).map(Some)
-    }
-}
-
-fn cancel_after<F: Future>(polls: usize, inner: F) -> CancelAfter<F> {
-    CancelAfter { inner: Box::pin(inner), polls }
-}
+use support::{cancel_after, count, stored_users};
 
 /// A create command's unit of work: the task and its event, committed together.
 async fn create(s: &PgStorage, task: &Task) -> Result<(), RepoError> {
@@ -76,16 +52,6 @@ async fn pool_connection_is_in_a_transaction(s: &PgStorage) -> bool {
         .expect("probe")
         .expect("a row");
     row.try_get::<bool>("", "stale").expect("stale")
-}
-
-async fn count(s: &PgStorage, sql: &str) -> i64 {
-    let row = s
-        .connection()
-        .query_one_raw(Statement::from_string(sea_orm::DbBackend::Postgres, sql))
-        .await
-        .expect("count")
-        .expect("a row");
-    row.try_get::<i64>("", "n").expect("n")
 }
 
 /// Lets the pool take back a dropped connection (that happens on a spawned task).

@@ -3,11 +3,8 @@
 
 mod support;
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, Statement};
 use taskflow_adapters_postgres::PgSettings;
 use taskflow_adapters_postgres::testing::{fresh_storage_with, test_settings};
 use taskflow_contract_tests::fixtures::{TaskSpec, t0};
@@ -17,35 +14,7 @@ use taskflow_domain::ports::{TaskReadModel, UnitOfWork};
 use taskflow_domain::{EventId, RepoError};
 use uuid::Uuid;
 
-use support::{store_tasks, stored_users};
-
-/// Polls the inner future at most `polls` times; if it is still pending then, it is dropped where it stands.
-struct CancelAfter<F: Future> {
-    inner: Pin<Box<F>>,
-    polls: usize,
-}
-
-impl<F: Future> Future for CancelAfter<F> {
-    type Output = Option<F::Output>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.polls == 0 {
-            return Poll::Ready(None);
-        }
-        self.polls -= 1;
-        self.inner.as_mut().poll(cx).map(Some)
-    }
-}
-
-async fn count(s: &taskflow_adapters_postgres::PgStorage, sql: &str) -> i64 {
-    let row = s
-        .connection()
-        .query_one_raw(Statement::from_string(sea_orm::DbBackend::Postgres, sql))
-        .await
-        .expect("count")
-        .expect("a row");
-    row.try_get::<i64>("", "n").expect("n")
-}
+use support::{cancel_after, count, store_tasks, stored_users};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_single_statement_dropped_at_any_await_leaves_nothing_for_the_next_one() {
@@ -59,7 +28,7 @@ async fn a_single_statement_dropped_at_any_await_leaves_nothing_for_the_next_one
 
     // Act: drop a read after each number of polls until one completes; the next read must get its own answer.
     for polls in 1.. {
-        let outcome = CancelAfter { inner: Box::pin(s.get(a.id(), scope)), polls }.await;
+        let outcome = cancel_after(polls, s.get(a.id(), scope)).await;
         let next = s.get(b.id(), scope).await.expect("the next read works").expect("b is there");
         if next.task.id() != b.id() {
             wrong.push(format!("read after a read dropped at poll {polls} got {:?}", next.task.id()));
@@ -73,7 +42,7 @@ async fn a_single_statement_dropped_at_any_await_leaves_nothing_for_the_next_one
     for polls in 1.. {
         let task = TaskSpec::new(owner, t0()).build();
         let event = DomainEvent::created(EventId::from_uuid(Uuid::now_v7()), &task, owner, t0());
-        let outcome = CancelAfter { inner: Box::pin(s.create_task(&task, &[event])), polls }.await;
+        let outcome = cancel_after(polls, s.create_task(&task, &[event])).await;
         let next = s.get(b.id(), scope).await.expect("the next read works").expect("b is there");
         if next.task.id() != b.id() {
             wrong.push(format!("read after a create dropped at poll {polls} got {:?}", next.task.id()));

@@ -2,6 +2,10 @@
 
 #![allow(dead_code)]
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use sea_orm::{ConnectionTrait, Statement};
 use taskflow_adapters_postgres::{PgSeeder, PgStorage};
 use taskflow_contract_tests::fixtures::{t0, user};
 use taskflow_domain::UserId;
@@ -37,4 +41,38 @@ pub async fn stored_users(s: &PgStorage, n: usize) -> Vec<User> {
 /// Seeds `count` tasks over `owners` with the bulk seeder, at `t0()`.
 pub async fn seed(s: &PgStorage, owners: &[UserId], count: u64) {
     PgSeeder::new(s.clone()).seed_tasks(owners, count, t0(), |_| {}).await.expect("seed");
+}
+
+/// Polls the inner future at most `polls` times; if it is still pending then, it is dropped where it stands.
+pub struct CancelAfter<F: Future> {
+    inner: Pin<Box<F>>,
+    polls: usize,
+}
+
+impl<F: Future> Future for CancelAfter<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.polls == 0 {
+            return Poll::Ready(None);
+        }
+        self.polls -= 1;
+        self.inner.as_mut().poll(cx).map(Some)
+    }
+}
+
+/// `inner`, dropped after `polls` polls if it has not completed by then.
+pub fn cancel_after<F: Future>(polls: usize, inner: F) -> CancelAfter<F> {
+    CancelAfter { inner: Box::pin(inner), polls }
+}
+
+/// The `n` column of `sql`'s one row, read on the pool.
+pub async fn count(s: &PgStorage, sql: &str) -> i64 {
+    let row = s
+        .connection()
+        .query_one_raw(Statement::from_string(sea_orm::DbBackend::Postgres, sql))
+        .await
+        .expect("count")
+        .expect("a row");
+    row.try_get::<i64>("", "n").expect("n")
 }
