@@ -126,28 +126,25 @@ impl Inner {
             metric(&sea_orm::metric::Info { elapsed: started.elapsed(), statement: stmt, failed: done.is_err() });
         }
     }
-}
 
-/// `stmt` as sqlx's prepared query (as SeaORM binds it).
-fn query(stmt: &Statement) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
-    let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
-    sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values))
-}
+    /// `stmt` as sqlx's prepared query (as SeaORM binds it). Its values move into the query, unless a metric
+    /// callback will be shown the statement afterwards.
+    fn query<'s>(&self, stmt: &'s mut Statement) -> sqlx::query::Query<'s, Postgres, SqlxValues> {
+        let values = if self.metric.is_some() { stmt.values.clone() } else { stmt.values.take() };
+        sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values.unwrap_or(Values(Vec::new()))))
+    }
 
-impl Inner {
     /// The most recently parked connection, after giving back to the pool every one parked for longer than the
-    /// idle timeout (the most recent is the freshest: if it is stale, all are).
+    /// idle timeout. The stack is in the order connections were parked, so those are at its bottom.
     fn take_parked(&self) -> Option<PoolConnection<Postgres>> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        let parked = idle.pop()?;
-        if self.idle_timeout.is_some_and(|limit| parked.since.elapsed() >= limit) {
-            let stale: Vec<Parked> = idle.drain(..).collect();
-            drop(idle);
-            drop(stale);
-            drop(parked);
-            return None;
-        }
-        Some(parked.conn)
+        let stale = self.idle_timeout.map_or(0, |limit| idle.iter().take_while(|p| p.since.elapsed() >= limit).count());
+        let stale: Vec<Parked> = idle.drain(..stale).collect();
+        let fresh = idle.pop();
+        drop(idle);
+        // Dropped outside the lock: each goes back to the pool, which closes it past its own idle timeout.
+        drop(stale);
+        fresh.map(|parked| parked.conn)
     }
 }
 
@@ -208,10 +205,10 @@ impl ConnectionTrait for Held {
         DbBackend::Postgres
     }
 
-    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+    async fn execute_raw(&self, mut stmt: Statement) -> Result<ExecResult, DbErr> {
         let Some(mut lent) = self.lend().await? else { return self.inner.db.execute_raw(stmt).await };
         let started = Instant::now();
-        let done = query(&stmt).execute(lent.conn()).await;
+        let done = self.inner.query(&mut stmt).execute(lent.conn()).await;
         lent.settle(&done);
         self.inner.report(&stmt, started, &done);
         done.map(ExecResult::from).map_err(exec_error)
@@ -222,19 +219,19 @@ impl ConnectionTrait for Held {
         self.inner.db.execute_unprepared(sql).await
     }
 
-    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+    async fn query_one_raw(&self, mut stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         let Some(mut lent) = self.lend().await? else { return self.inner.db.query_one_raw(stmt).await };
         let started = Instant::now();
-        let done = query(&stmt).fetch_optional(lent.conn()).await;
+        let done = self.inner.query(&mut stmt).fetch_optional(lent.conn()).await;
         lent.settle(&done);
         self.inner.report(&stmt, started, &done);
         done.map(|row| row.map(QueryResult::from)).map_err(query_error)
     }
 
-    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+    async fn query_all_raw(&self, mut stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let Some(mut lent) = self.lend().await? else { return self.inner.db.query_all_raw(stmt).await };
         let started = Instant::now();
-        let done = query(&stmt).fetch_all(lent.conn()).await;
+        let done = self.inner.query(&mut stmt).fetch_all(lent.conn()).await;
         lent.settle(&done);
         self.inner.report(&stmt, started, &done);
         done.map(|rows| rows.into_iter().map(QueryResult::from).collect()).map_err(query_error)
@@ -243,7 +240,42 @@ impl ConnectionTrait for Held {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
     use super::cap_for;
+    use crate::PgSettings;
+    use crate::testing::{fresh_storage_with, test_settings};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connections_parked_past_the_idle_timeout_go_back_to_the_pool_even_below_a_fresh_one() {
+        // Arrange: three connections parked at once, then the top one used again, so that it is fresh and the two
+        // below it are past the idle timeout.
+        let s = fresh_storage_with(|url| PgSettings {
+            max_connections: 8,
+            idle_timeout: Duration::from_millis(300),
+            ..test_settings(url)
+        })
+        .await;
+        let statement = || Statement::from_string(DbBackend::Postgres, "SELECT pg_sleep(0.05)");
+        let (a, b, c) = tokio::join!(
+            s.held.query_one_raw(statement()),
+            s.held.query_one_raw(statement()),
+            s.held.query_one_raw(statement())
+        );
+        assert!(a.is_ok() && b.is_ok() && c.is_ok());
+        assert_eq!(s.held.parked(), 3);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        s.held.query_one_raw(statement()).await.expect("a statement");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+
+        // Act
+        s.held.query_one_raw(statement()).await.expect("a statement");
+
+        // Assert
+        assert_eq!(s.held.parked(), 1, "the two stale connections went back to the pool");
+    }
 
     #[test]
     fn single_statements_leave_at_least_a_quarter_of_the_pool_to_the_rest() {

@@ -16,7 +16,7 @@ use taskflow_domain::ports::{TaskReadModel, TaskWrite, Transaction, UnitOfWork};
 use taskflow_domain::query::{OwnerSummary, TaskView};
 use taskflow_domain::task::{Task, Version};
 
-use crate::error::{bounded, map_db_err};
+use crate::error::map_db_err;
 use crate::held::Held;
 use crate::tx::PgTransaction;
 use taskflow_application::ports::{ComponentHealth, HealthProbe};
@@ -206,7 +206,7 @@ impl PgStorage {
 #[async_trait]
 impl UnitOfWork for PgStorage {
     async fn begin(&self) -> Result<Box<dyn Transaction>, RepoError> {
-        let txn = begin_to_completion(&self.db, self.deadline, None, None).await?;
+        let txn = begin_to_completion(&self.db, self.deadline).await?;
         Ok(Box::new(PgTransaction::new(txn, self.deadline)))
     }
 
@@ -243,14 +243,9 @@ impl UnitOfWork for PgStorage {
 /// transaction that nobody owns: the next request's `BEGIN` would run in it and its `COMMIT` would commit both.
 /// Spawned, the opening completes even when nobody waits for it any more; the transaction it yields is then dropped
 /// on that task, which queues its `ROLLBACK`, and the pool flushes that before it hands the connection out again.
-async fn begin_to_completion(
-    db: &DatabaseConnection,
-    deadline: Duration,
-    isolation: Option<sea_orm::IsolationLevel>,
-    access: Option<sea_orm::AccessMode>,
-) -> Result<DatabaseTransaction, RepoError> {
+async fn begin_to_completion(db: &DatabaseConnection, deadline: Duration) -> Result<DatabaseTransaction, RepoError> {
     let db = db.clone();
-    let opening = tokio::spawn(async move { db.begin_with_config(isolation, access).await });
+    let opening = tokio::spawn(async move { db.begin().await });
     match tokio::time::timeout(deadline, opening).await {
         Ok(Ok(opened)) => opened.map_err(map_db_err),
         Ok(Err(joined)) => Err(RepoError::unexpected(joined)),
@@ -267,28 +262,5 @@ impl HealthProbe for PgStorage {
         let started = Instant::now();
         let up = matches!(tokio::time::timeout(PROBE_TIMEOUT, self.db.execute_unprepared("SELECT 1")).await, Ok(Ok(_)));
         ComponentHealth { up, kind: "postgres", latency: started.elapsed() }
-    }
-}
-
-impl PgStorage {
-    /// Runs a page query and its count in one read-only, repeatable-read transaction: one pooled connection and
-    /// one snapshot, so the total always matches the items.
-    pub(crate) async fn read_page_and_count(
-        &self,
-        page: sea_orm::Statement,
-        count: sea_orm::Statement,
-    ) -> Result<(Vec<sea_orm::QueryResult>, Option<sea_orm::QueryResult>), RepoError> {
-        use sea_orm::{AccessMode, ConnectionTrait as _, IsolationLevel};
-        let txn = begin_to_completion(
-            &self.db,
-            self.deadline,
-            Some(IsolationLevel::RepeatableRead),
-            Some(AccessMode::ReadOnly),
-        )
-        .await?;
-        let rows = bounded(self.deadline, txn.query_all_raw(page)).await?;
-        let total = bounded(self.deadline, txn.query_one_raw(count)).await?;
-        bounded(self.deadline, txn.commit()).await?;
-        Ok((rows, total))
     }
 }

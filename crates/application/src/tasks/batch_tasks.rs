@@ -9,12 +9,8 @@ use taskflow_domain::ports::TaskWrite;
 use taskflow_domain::query::BatchAction;
 use taskflow_domain::task::{Task, TaskChange};
 
-use super::TaskService;
+use super::{TaskService, WRITE_ATTEMPTS};
 use crate::error::AppError;
-
-/// How often a batch reads and writes before a lost race is reported (409): a write fails only when another
-/// request changed one of its tasks since the batch read it, so this is reached only under sustained contention.
-const BATCH_ATTEMPTS: u32 = 32;
 
 /// The most ids one batch may name.
 pub const MAX_BATCH: usize = 1000;
@@ -72,7 +68,7 @@ impl TaskService {
             if writes.is_empty() || !self.deps.uow.write_tasks(&writes, &events).await?.is_empty() {
                 break (read, writes);
             }
-            if attempt == BATCH_ATTEMPTS {
+            if attempt == WRITE_ATTEMPTS {
                 return Err(RepoError::Conflict.into());
             }
             attempt += 1;

@@ -16,8 +16,9 @@ pub use task_history::{MAX_HISTORY_LIMIT, TaskHistory};
 
 use crate::Deps;
 
-/// How many times a command that lost a race to a concurrent change of the same task reads it again and re-applies
+/// How many times a command that lost a race to a concurrent change of its tasks reads them again and re-applies
 /// itself before answering 409 (a command with `If-Match` never retries: the client named the version it meant).
+/// A batch's write fails only when another request changed one of its tasks since the batch read it.
 const WRITE_ATTEMPTS: usize = 32;
 
 /// The task use cases.
