@@ -6,9 +6,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
-use taskflow_application::FieldError;
 use taskflow_application::auth::{Registration, Session};
-use taskflow_application::domain::user::{EmailAddress, Password, UserName};
 use utoipa::ToSchema;
 
 use crate::AppState;
@@ -43,15 +41,7 @@ pub struct RegisterIn {
 
 impl RegisterIn {
     fn try_into_domain(self) -> Result<Registration, ApiError> {
-        let email = EmailAddress::parse(&self.email).map_err(|e| FieldError::new("email", e));
-        let password = Password::parse(&self.password).map_err(|e| FieldError::new("password", e));
-        let name = UserName::parse(&self.name).map_err(|e| FieldError::new("name", e));
-        match (email, password, name) {
-            (Ok(email), Ok(password), Ok(name)) => Ok(Registration { email, password, name }),
-            (email, password, name) => {
-                Err(ApiError::validation([email.err(), password.err(), name.err()].into_iter().flatten().collect()))
-            }
-        }
+        Ok(Registration::parse(&self.email, &self.password, &self.name)?)
     }
 }
 

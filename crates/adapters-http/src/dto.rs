@@ -3,7 +3,7 @@
 use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use taskflow_application::domain::user::User;
-use taskflow_application::tasks::PageMeta;
+use taskflow_application::tasks::{PageMeta, PagingRequest};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -154,15 +154,15 @@ pub fn page_and_limit(
     };
     let limit = parse_limit(limit).unwrap_or_else(|e| {
         errors.push(e);
-        20
+        PagingRequest::DEFAULT_LIMIT
     });
     if errors.is_empty() { Ok((page, limit)) } else { Err(errors) }
 }
 
-/// Parses a `limit` query value (default 20; 1..=100).
+/// Parses a `limit` query value (default 20, the contract's for every listing; 1..=100).
 pub fn parse_limit(limit: Option<&str>) -> Result<u32, taskflow_application::FieldError> {
     match limit.map(str::parse::<u32>) {
-        None => Ok(20),
+        None => Ok(PagingRequest::DEFAULT_LIMIT),
         Some(Ok(l)) if (1..=100).contains(&l) => Ok(l),
         Some(_) => Err(taskflow_application::FieldError::new("limit", "must be an integer from 1 to 100")),
     }

@@ -97,8 +97,9 @@ pub fn in_memory() -> App {
     in_memory_deps(&InMemoryStore::new()).build_app().expect("the in-memory wiring sets every port")
 }
 
-/// The wiring of [`in_memory`] over `store`, as a builder: every storage port and the receivers' breakers from the
-/// store, and with the `crypto` feature the hasher and the token issuer. Set any port to replace it, then
+/// The wiring of [`in_memory`] over `store`, as a builder: every storage port from the store, the receivers'
+/// breakers in process (`InMemoryBreakers`, for an embedder that runs a delivery worker over these ports), and with
+/// the `crypto` feature the hasher and the token issuer. Set any port to replace it, then
 /// [`DepsBuilder::build_app`] (or [`DepsBuilder::build`] for the bare [`Deps`]).
 ///
 /// The store keeps its own clock for idempotency-key expiries: give it the same clock

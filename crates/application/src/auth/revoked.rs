@@ -42,9 +42,14 @@ impl RevokedUsers {
         self.deleted.read().unwrap_or_else(PoisonError::into_inner).contains_key(&user)
     }
 
-    /// Records that `user` was deleted at `deleted_at` (by this instance, right after the deletion committed).
+    /// Records that `user` was deleted at `deleted_at` (by this instance, right after the deletion committed), and
+    /// forgets the entries older than the horizon before it, so that the set stays within one horizon's deletions
+    /// even where nothing calls [`Self::refresh`] (an embedding with one process).
     pub fn insert(&self, user: UserId, deleted_at: DateTime<Utc>) {
-        self.deleted.write().unwrap_or_else(PoisonError::into_inner).insert(user, deleted_at);
+        let since = deleted_at - self.horizon;
+        let mut deleted = self.deleted.write().unwrap_or_else(PoisonError::into_inner);
+        deleted.retain(|_, at| *at >= since);
+        deleted.insert(user, deleted_at);
     }
 
     /// Forgets the entries older than the horizon, then merges in the tombstones stored within it (one query).

@@ -147,3 +147,18 @@ async fn a_refresh_merges_and_keeps_what_this_instance_added_meanwhile() {
     assert_eq!(held, 1);
     assert!(a.deps.revoked_users.contains(local), "a refresh never drops a recent entry");
 }
+
+#[tokio::test]
+async fn without_refreshes_the_set_still_holds_only_one_horizon_of_deletions() {
+    // Arrange: a deletion recorded, then another one more than a horizon later, and no refresh in between (an
+    // embedding whose process runs no refresh loop)
+    let a = world();
+    let horizon = a.deps.revoked_users.horizon();
+    let (old, new) = (UserId::from_uuid(uuid::Uuid::now_v7()), UserId::from_uuid(uuid::Uuid::now_v7()));
+    a.deps.revoked_users.insert(old, a.clock.now());
+    // Act
+    a.deps.revoked_users.insert(new, a.clock.now() + horizon + Duration::seconds(1));
+    // Assert
+    assert!(!a.deps.revoked_users.contains(old), "forgotten once a horizon has passed");
+    assert!(a.deps.revoked_users.contains(new));
+}
