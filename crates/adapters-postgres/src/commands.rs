@@ -6,7 +6,7 @@
 use sea_orm::{ConnectionTrait, Value};
 use taskflow_domain::RepoError;
 use taskflow_domain::TaskId;
-use taskflow_domain::events::DomainEvent;
+use taskflow_domain::events::{Deletion, DomainEvent};
 use taskflow_domain::policy::TaskScope;
 use taskflow_domain::ports::TaskWrite;
 use taskflow_domain::query::OwnerSummary;
@@ -14,7 +14,7 @@ use taskflow_domain::task::{Task, Version};
 use uuid::Uuid;
 
 use crate::error::{bounded, corrupt};
-use crate::outbox::{APPENDED_COLUMNS, WORK_CHANNEL, event_row};
+use crate::outbox::{APPENDED_COLUMNS, WORK_CHANNEL, deletion_row, event_row};
 use crate::read::Sql;
 use crate::rows::{owner_from, task_column_list, task_from, task_values, tasks};
 use crate::storage::PgStorage;
@@ -105,17 +105,27 @@ impl PgStorage {
         if count_of(row.as_ref(), "changed")? == 0 { Err(RepoError::Conflict) } else { Ok(()) }
     }
 
-    /// `DELETE` the task if it is still at its version, and append its events only if it was, in one statement.
-    pub(crate) async fn delete_task_now(&self, task: &Task, events: &[DomainEvent]) -> Result<(), RepoError> {
+    /// `DELETE` the task within `scope` and append the event `deletion` makes of the row deleted, in one statement.
+    pub(crate) async fn delete_task_now(
+        &self,
+        id: TaskId,
+        scope: TaskScope,
+        deletion: &Deletion,
+    ) -> Result<Option<Task>, RepoError> {
         let mut sql = Sql::default();
-        let (id, version) = (sql.bind(task.id().as_uuid()), sql.bind(task.version().get()));
-        let appended = append_ctes(&mut sql, events, Some("EXISTS (SELECT 1 FROM deleted)"));
+        let id = sql.bind(id.as_uuid());
+        let clause = scope_clause(scope, &mut sql);
+        let event = deletion_row(deletion, "d", &mut sql);
         let text = format!(
-            "WITH deleted AS (DELETE FROM tasks WHERE id = {id} AND version = {version} RETURNING 1), {appended} \
-             SELECT (SELECT count(*) FROM deleted) AS deleted, (SELECT count(*) FROM woke) AS woke"
+            "WITH deleted AS (DELETE FROM tasks t WHERE t.id = {id}{clause} RETURNING {returning}), \
+             appended AS (INSERT INTO outbox_events ({APPENDED_COLUMNS}) SELECT {event} FROM deleted d RETURNING 1), \
+             woke AS (SELECT pg_notify('{WORK_CHANNEL}', '') FROM (SELECT 1 FROM appended LIMIT 1) AS any_row) \
+             SELECT {columns}, (SELECT count(*) FROM woke) AS woke FROM deleted d",
+            returning = task_column_list("t"),
+            columns = task_column_list("d"),
         );
         let row = bounded(self.deadline, self.held.query_one_raw(sql.into_statement(text))).await?;
-        if count_of(row.as_ref(), "deleted")? == 0 { Err(RepoError::Conflict) } else { Ok(()) }
+        row.as_ref().map(task_from).transpose()
     }
 
     /// The tasks among `ids` within `scope`, in one statement.

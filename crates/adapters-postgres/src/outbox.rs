@@ -7,14 +7,15 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ConnectionTrait, DeriveIden, FromQueryResult, QueryResult, Value};
 use serde_json::{Map, Value as Json, json};
-use taskflow_domain::events::{DomainEvent, TaskEventKind};
+use taskflow_domain::events::{Deletion, DomainEvent, TaskEventKind};
 use taskflow_domain::ports::{EventLog, EventOutbox, OutboxReader};
 use taskflow_domain::task::{ChangeValue, FieldChange, Task, TaskChanges, TaskField};
 use taskflow_domain::{EventId, RepoError, TaskId, UserId};
 use uuid::Uuid;
 
 use crate::error::{bounded, corrupt, map_db_err};
-use crate::rows::{build, stmt, tasks};
+use crate::read::Sql;
+use crate::rows::{build, stmt, task_columns, tasks};
 use crate::storage::PgStorage;
 use crate::tx::PgTransaction;
 
@@ -29,6 +30,40 @@ pub const FEED_CHANNEL: &str = "taskflow_events";
 pub(crate) fn snapshot(t: &Task) -> Json {
     // A row of strings, numbers and timestamps always serialises.
     serde_json::to_value(tasks::Model::from(t.record())).unwrap_or(Json::Null)
+}
+
+/// `lower_snake` as `lowerCamel`, the snapshot's key for a `tasks` column (`#[serde(rename_all = "camelCase")]`).
+fn camel_case(snake: &str) -> String {
+    let mut parts = snake.split('_');
+    let mut camel = parts.next().unwrap_or_default().to_owned();
+    for part in parts {
+        let mut chars = part.chars();
+        camel.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+        camel.push_str(chars.as_str());
+    }
+    camel
+}
+
+/// [`snapshot`] made by the database from the `tasks` row `alias` (a row being deleted): the same keys, and values
+/// that read back as the same task (`jsonb` writes a `timestamptz` in RFC 3339 at the column's microseconds).
+pub(crate) fn snapshot_sql(alias: &str) -> String {
+    let pairs: Vec<String> = task_columns()
+        .map(|c| {
+            let column = sea_orm::IdenStatic::as_str(&c);
+            format!("'{}', {alias}.{column}", camel_case(column))
+        })
+        .collect();
+    format!("jsonb_build_object({})", pairs.join(", "))
+}
+
+/// The values of the event `deletion` makes of the `tasks` row `alias` as it is deleted, in the order of
+/// [`APPENDED_COLUMNS`]: the decided parts bound in `sql`, the task's own read from the row.
+pub(crate) fn deletion_row(deletion: &Deletion, alias: &str, sql: &mut Sql) -> String {
+    let (id, kind) = (sql.bind(deletion.id.as_uuid()), sql.bind(Deletion::KIND.as_str()));
+    let (at, actor) = (sql.bind(deletion.at), sql.bind(deletion.actor.as_uuid()));
+    let changes = sql.bind(changes_json(&TaskChanges::none()));
+    let snapshot = snapshot_sql(alias);
+    format!("{id}, {kind}, {alias}.id, {alias}.user_id, {snapshot}, {at}, {actor}, {alias}.version, {changes}")
 }
 
 fn task_of(payload: Json) -> Result<Task, RepoError> {
@@ -229,5 +264,34 @@ impl EventOutbox for PgTransaction {
             bounded(self.deadline, self.txn.execute_raw(statement)).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn the_databases_snapshot_has_the_keys_of_the_services() {
+        let row = tasks::Model {
+            id: Uuid::nil(),
+            title: "t".into(),
+            description: None,
+            status: "PENDING".into(),
+            priority: "LOW".into(),
+            due_date: None,
+            completed_at: None,
+            user_id: Uuid::nil(),
+            created_at: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+            version: 1,
+        };
+        let Json::Object(serialised) = serde_json::to_value(row).unwrap() else { panic!("an object") };
+        let services: BTreeSet<String> = serialised.keys().cloned().collect();
+        let sql = snapshot_sql("d");
+        let databases: BTreeSet<String> = sql.split('\'').skip(1).step_by(2).map(str::to_owned).collect();
+        assert_eq!(databases, services, "{sql}");
     }
 }

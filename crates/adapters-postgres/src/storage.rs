@@ -10,7 +10,7 @@ use sea_orm::sqlx::postgres::PgSslMode;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use taskflow_domain::RepoError;
 use taskflow_domain::TaskId;
-use taskflow_domain::events::DomainEvent;
+use taskflow_domain::events::{Deletion, DomainEvent};
 use taskflow_domain::policy::TaskScope;
 use taskflow_domain::ports::{TaskReadModel, TaskWrite, Transaction, UnitOfWork};
 use taskflow_domain::query::{OwnerSummary, TaskView};
@@ -223,8 +223,8 @@ impl UnitOfWork for PgStorage {
         self.update_task_now(task, expected, events).await
     }
 
-    async fn delete_task(&self, task: &Task, events: &[DomainEvent]) -> Result<(), RepoError> {
-        self.delete_task_now(task, events).await
+    async fn delete_task(&self, id: TaskId, scope: TaskScope, deletion: &Deletion) -> Result<Option<Task>, RepoError> {
+        self.delete_task_now(id, scope, deletion).await
     }
 
     async fn read_tasks(&self, ids: &[TaskId], scope: TaskScope) -> Result<Vec<Task>, RepoError> {

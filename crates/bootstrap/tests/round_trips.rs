@@ -126,7 +126,7 @@ async fn each_request_takes_its_budget_of_round_trips() {
         ("offset page", 1),
         ("create", 1),
         ("update", 2),
-        ("delete", 2),
+        ("delete", 1),
         ("batch complete", 2),
         ("batch delete", 2),
         ("stats", 1),

@@ -87,8 +87,7 @@ impl DomainEvent {
     /// `task.deleted` by `actor`, with the task as it was last and no changes.
     #[must_use]
     pub fn deleted(id: EventId, task: &Task, actor: UserId, at: DateTime<Utc>) -> Self {
-        let (kind, changes) = (TaskEventKind::Deleted, TaskChanges::none());
-        Self { id, kind, task: task.clone(), occurred_at: at, actor: Some(actor), changes }
+        Deletion { id, actor, at }.event(task)
     }
 
     /// `task.overdue`, a system event: no actor, no changes, and the task's version is left alone.
@@ -102,5 +101,36 @@ impl DomainEvent {
     #[must_use]
     pub const fn version(&self) -> Version {
         self.task.version()
+    }
+}
+
+/// A deletion decided by `actor` at `at`, whose `task.deleted` event (id `id`) is made of the task as the storage
+/// deletes it: a delete needs nothing of the task's state to be decided, so the storage that deletes the task in
+/// one step completes the event with what it deleted ([`Deletion::event`]), in the same unit of work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deletion {
+    /// The event's id.
+    pub id: EventId,
+    /// Who deletes the task.
+    pub actor: UserId,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+impl Deletion {
+    /// The event's kind: `task.deleted`.
+    pub const KIND: TaskEventKind = TaskEventKind::Deleted;
+
+    /// `task.deleted` of `task`, as it was last: no changes.
+    #[must_use]
+    pub fn event(&self, task: &Task) -> DomainEvent {
+        DomainEvent {
+            id: self.id,
+            kind: Self::KIND,
+            task: task.clone(),
+            occurred_at: self.at,
+            actor: Some(self.actor),
+            changes: TaskChanges::none(),
+        }
     }
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::{AccessClaims, ConsumeOutcome, NewRefreshToken, RefreshTokenHash, RefreshTokenRecord, UserTombstone};
 use crate::error::RepoError;
-use crate::events::DomainEvent;
+use crate::events::{Deletion, DomainEvent};
 use crate::ids::{EventId, FamilyId, TaskId, UserId, WebhookId};
 use crate::policy::TaskScope;
 use crate::query::{OwnerSummary, PageRequest, TaskPage, TaskQuery, TaskStats, TaskView};
@@ -176,8 +176,7 @@ pub trait UnitOfWork: Send + Sync {
     }
 
     /// The task `id` within `scope` as committed now, with its owner: what a command reads before it decides a
-    /// change, which [`UnitOfWork::update_task`] or [`UnitOfWork::delete_task`] then writes only if the task is still
-    /// at that version. Never served from a cache.
+    /// change, which [`UnitOfWork::update_task`] then writes only if the task is still at that version. Never served from a cache.
     ///
     /// # Errors
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
@@ -199,19 +198,17 @@ pub trait UnitOfWork: Send + Sync {
         tx.commit().await
     }
 
-    /// Deletes `task` (as read at its current version) and records its `events` in one unit of work.
+    /// Deletes the task `id` within `scope` and records `deletion`'s event of it, as it was last, in one unit of
+    /// work. Returns the task deleted; `None` (nothing written) when there is no such task in `scope`.
     ///
     /// # Errors
-    /// [`RepoError::Conflict`] when the stored task is no longer at that version (or is gone): nothing is written.
-    async fn delete_task(&self, task: &Task, events: &[DomainEvent]) -> Result<(), RepoError> {
+    /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`]: nothing is written.
+    async fn delete_task(&self, id: TaskId, scope: TaskScope, deletion: &Deletion) -> Result<Option<Task>, RepoError> {
         let tx = self.begin().await?;
-        let scope = TaskScope::Owner(task.owner());
-        match tx.tasks().delete(task.id(), scope).await? {
-            Some(deleted) if deleted.version() == task.version() => {}
-            _ => return Err(RepoError::Conflict),
-        }
-        tx.outbox().append(events).await?;
-        tx.commit().await
+        let Some(task) = tx.tasks().delete(id, scope).await? else { return Ok(None) };
+        tx.outbox().append(&[deletion.event(&task)]).await?;
+        tx.commit().await?;
+        Ok(Some(task))
     }
 
     /// The tasks among `ids` within `scope` as committed now (in no particular order; the others are missing or

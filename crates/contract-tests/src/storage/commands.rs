@@ -1,10 +1,11 @@
 //! The single-task commands' units of work (`UnitOfWork::create_task`, `read_task`, `update_task`, `delete_task`):
 //! the write and its events land together or not at all, and a write at a stale version changes nothing.
 
+use taskflow_domain::EventId;
 use taskflow_domain::RepoError;
-use taskflow_domain::events::TaskEventKind;
+use taskflow_domain::events::{Deletion, TaskEventKind};
 use taskflow_domain::policy::TaskScope;
-use taskflow_domain::task::{TaskPatch, TaskPriority};
+use taskflow_domain::task::{TaskPatch, TaskPriority, TaskStatus};
 
 use crate::StoragePorts;
 use crate::fixtures::{self, at, stored_user};
@@ -75,27 +76,34 @@ pub async fn update_task_writes_only_at_the_version_read_and_its_events_with_it(
     assert_eq!(kinds, [TaskEventKind::Created, TaskEventKind::Updated], "the stale write recorded no event");
 }
 
-/// A delete at the version read removes the task and records its event; at a stale version, nothing happens.
-pub async fn delete_task_deletes_only_at_the_version_read_and_records_its_events(ports: StoragePorts) {
-    // Arrange
-    let ann = stored_user(&ports, "ann").await;
+/// A delete removes the task within the scope it is given and records the event of the task as it was last (every
+/// member, to the microsecond); out of scope, or once gone, it finds nothing and writes nothing.
+pub async fn delete_task_deletes_within_its_scope_and_records_the_task_as_it_was_last(ports: StoragePorts) {
+    // Arrange: ann's task, changed once, with every member set and a due date to the microsecond
+    let (ann, bob) = (stored_user(&ports, "ann").await, stored_user(&ports, "bob").await);
     let task = fixtures::task(ann.id(), at(0));
     ports.uow.create_task(&task, &[event(TaskEventKind::Created, &task)]).await.expect("create");
     let mut changed = task.clone();
-    changed.apply(TaskPatch { priority: Some(TaskPriority::High), ..TaskPatch::default() }, at(1));
+    let due = at(90) + chrono::Duration::microseconds(123_457);
+    let done = TaskPatch { status: Some(TaskStatus::Completed), due_date: Some(Some(due)), ..TaskPatch::default() };
+    changed.apply(done, at(1));
     ports.uow.update_task(&changed, task.version(), &[event(TaskEventKind::Updated, &changed)]).await.expect("update");
+    let deletion = Deletion { id: EventId::from_uuid(uuid::Uuid::now_v7()), actor: ann.id(), at: at(2) };
 
     // Act
-    let stale = ports.uow.delete_task(&task, &[event(TaskEventKind::Deleted, &task)]).await;
+    let hidden = ports.uow.delete_task(task.id(), TaskScope::Owner(bob.id()), &deletion).await.expect("delete");
     let still_there = ports.tasks.get(task.id(), TaskScope::All).await.expect("get").is_some();
-    ports.uow.delete_task(&changed, &[event(TaskEventKind::Deleted, &changed)]).await.expect("delete");
-    let again = ports.uow.delete_task(&changed, &[event(TaskEventKind::Deleted, &changed)]).await;
+    let deleted = ports.uow.delete_task(task.id(), TaskScope::Owner(ann.id()), &deletion).await.expect("delete");
+    let again = ports.uow.delete_task(task.id(), TaskScope::All, &deletion).await.expect("delete");
 
     // Assert
-    assert!(matches!(stale, Err(RepoError::Conflict)), "got {stale:?}");
-    assert!(still_there, "a stale delete deletes nothing");
+    assert_eq!(hidden, None, "another owner's scope finds nothing");
+    assert!(still_there, "and deletes nothing");
+    assert_eq!(deleted.as_ref(), Some(&changed), "the task as it was last");
     assert_eq!(ports.tasks.get(task.id(), TaskScope::All).await.expect("get"), None, "deleted");
-    assert!(matches!(again, Err(RepoError::Conflict)), "a task deleted already: got {again:?}");
-    let kinds: Vec<_> = ports.outbox.pending(10).await.expect("pending").iter().map(|e| e.kind).collect();
+    assert_eq!(again, None, "a task deleted already");
+    let events = ports.outbox.pending(10).await.expect("pending");
+    let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
     assert_eq!(kinds, [TaskEventKind::Created, TaskEventKind::Updated, TaskEventKind::Deleted], "one delete event");
+    assert_eq!(events[2], deletion.event(&changed), "the event of the task as deleted");
 }

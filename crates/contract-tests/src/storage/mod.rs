@@ -38,7 +38,7 @@ macro_rules! __storage_cases {
                 create_task_stores_the_task_and_its_events_and_names_the_owner,
                 read_task_sees_the_committed_task_within_the_scope,
                 update_task_writes_only_at_the_version_read_and_its_events_with_it,
-                delete_task_deletes_only_at_the_version_read_and_records_its_events,
+                delete_task_deletes_within_its_scope_and_records_the_task_as_it_was_last,
                 a_task_can_be_inserted_and_read_with_its_owner,
                 find_for_update_respects_the_scope,
                 update_with_the_current_version_is_stored,
