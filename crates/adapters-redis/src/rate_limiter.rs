@@ -1,7 +1,9 @@
-//! The shared rate limiter: GCRA in one Lua script, so one round trip decides atomically for every instance.
+//! The shared rate limiter: GCRA in one Lua script, so one round trip decides atomically for every instance; a
+//! busy key takes a small share of its limit at once, spent locally, so it needs one round trip per share.
 
-use std::sync::LazyLock;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use deadpool_redis::redis::Script;
@@ -12,20 +14,111 @@ use taskflow_application::ports::{RateDecision, RateLimiter};
 
 static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("gcra.lua")));
 
+/// The share of a limit one instance takes at once: one hundredth of it, at most [`MAX_LEASE`] requests (so a
+/// limit below 200 per period is decided request by request, exactly).
+const LEASE_SHARE: u32 = 100;
+/// The most requests one lease admits.
+const MAX_LEASE: u32 = 64;
+/// How long the requests of a lease may be spent; what is left then is dropped (never given back).
+const LEASE_FOR: Duration = Duration::from_secs(1);
+/// The most keys holding a lease at once in one instance; beyond it a key is decided request by request.
+const MAX_LEASED_KEYS: usize = 10_000;
+
+/// Requests admitted by Redis for one key and not yet spent by this instance.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    limit: u32,
+    period: Duration,
+    left: u32,
+    /// What Redis had left beside the lease when it granted it.
+    remaining: u32,
+    /// When the limit is fully restored, counting the whole lease as spent.
+    reset_at: Instant,
+    until: Instant,
+}
+
+/// The leases of one instance, bounded in number and in time.
+#[derive(Debug)]
+struct Leases {
+    by_key: HashMap<String, Lease>,
+    capacity: usize,
+    lifetime: Duration,
+}
+
+impl Leases {
+    /// Spends one request of `key`'s lease, if it holds one for this limit.
+    fn spend(&mut self, key: &str, limit: u32, period: Duration, now: Instant) -> Option<RateDecision> {
+        let lease = self.by_key.get_mut(key)?;
+        if lease.limit != limit || lease.period != period || lease.left == 0 || now >= lease.until {
+            self.by_key.remove(key);
+            return None;
+        }
+        lease.left -= 1;
+        Some(RateDecision {
+            allowed: true,
+            limit,
+            remaining: lease.remaining.saturating_add(lease.left).min(limit),
+            reset_after: lease.reset_at.saturating_duration_since(now),
+            retry_after: None,
+        })
+    }
+
+    /// How many requests to ask Redis for: a share of `limit` when there is room for one more lease.
+    fn wanted(&mut self, limit: u32, now: Instant) -> u32 {
+        let share = (limit / LEASE_SHARE).clamp(1, MAX_LEASE);
+        if share > 1 && self.by_key.len() >= self.capacity {
+            self.by_key.retain(|_, lease| lease.left > 0 && now < lease.until);
+        }
+        if self.by_key.len() < self.capacity { share } else { 1 }
+    }
+
+    /// Keeps what is left of a grant (the caller spent one of its requests), if there is room.
+    fn keep(&mut self, key: &str, lease: Lease) {
+        if self.by_key.len() >= self.capacity && !self.by_key.contains_key(key) {
+            return;
+        }
+        self.by_key
+            .entry(key.to_owned())
+            .and_modify(|held| {
+                // Two requests leased at once: both shares are spendable, under the later figures.
+                let left = held.left.saturating_add(lease.left);
+                *held = Lease { left, ..lease };
+            })
+            .or_insert(lease);
+    }
+}
+
 /// [`RateLimiter`] on Redis: `limit` requests per `period` with a burst of `limit`, shared by every instance.
 ///
 /// The time comes from the Redis server (`TIME` inside the script), so instances with skewed clocks still agree.
 /// Keys are `{prefix}:rl:{key}` and expire when the limit is fully restored.
+///
+/// A request without a lease asks Redis for a share of the limit (a hundredth, at most 64 requests) and spends the
+/// rest of it locally within a second. Requests are admitted by Redis before they are spent, so all instances
+/// together never exceed the limit; what a lease leaves unspent is lost to its client (at most a hundredth of the
+/// limit per instance), and `RateLimit-Remaining` counts the lease's unspent requests as this instance's.
 #[derive(Debug, Clone)]
 pub struct RedisRateLimiter {
     client: RedisClient,
+    leases: Arc<Mutex<Leases>>,
 }
 
 impl RedisRateLimiter {
     /// A limiter on `client`'s pool and key prefix.
     #[must_use]
     pub fn new(client: RedisClient) -> Self {
-        Self { client }
+        Self::with_lease_bounds(client, MAX_LEASED_KEYS, LEASE_FOR)
+    }
+
+    /// A limiter holding leases for at most `keys` keys at once, each spendable for `lifetime`.
+    #[must_use]
+    pub fn with_lease_bounds(client: RedisClient, keys: usize, lifetime: Duration) -> Self {
+        let leases = Leases { by_key: HashMap::new(), capacity: keys, lifetime };
+        Self { client, leases: Arc::new(Mutex::new(leases)) }
+    }
+
+    fn leases(&self) -> std::sync::MutexGuard<'_, Leases> {
+        self.leases.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -55,19 +148,40 @@ impl RateLimiter for RedisRateLimiter {
             });
         }
         let redis_key = self.client.key("rl", key);
+        let wanted = {
+            let mut leases = self.leases();
+            let now = Instant::now();
+            if let Some(decision) = leases.spend(&redis_key, limit, period, now) {
+                return Ok(decision);
+            }
+            leases.wanted(limit, now)
+        };
         let interval = emission_interval_us(limit, period);
-        let (allowed, remaining, reset_us, retry_us): (i64, i64, i64, i64) = self
+        let script_key = redis_key.clone();
+        let (granted, remaining, reset_us, retry_us): (i64, i64, i64, i64) = self
             .client
             .execute("rate_limit", move |conn| {
-                Box::pin(async move { GCRA.key(redis_key).arg(limit).arg(interval).invoke_async(conn).await })
+                Box::pin(
+                    async move { GCRA.key(script_key).arg(limit).arg(interval).arg(wanted).invoke_async(conn).await },
+                )
             })
             .await?;
-        let allowed = allowed == 1;
+        let allowed = granted > 0;
+        let remaining = u32::try_from(remaining).unwrap_or(0).min(limit);
+        let reset_after = micros(reset_us);
+        // One of the requests granted is this one; the others are leased.
+        let left = u32::try_from(granted - 1).unwrap_or(0);
+        if left > 0 {
+            let now = Instant::now();
+            let mut leases = self.leases();
+            let until = now + leases.lifetime;
+            leases.keep(&redis_key, Lease { limit, period, left, remaining, reset_at: now + reset_after, until });
+        }
         Ok(RateDecision {
             allowed,
             limit,
-            remaining: u32::try_from(remaining).unwrap_or(0).min(limit),
-            reset_after: micros(reset_us),
+            remaining: remaining.saturating_add(left).min(limit),
+            reset_after,
             retry_after: (!allowed).then(|| micros(retry_us)),
         })
     }

@@ -131,3 +131,70 @@ async fn fifty_concurrent_callers_across_two_instances_get_exactly_the_limit_tog
     let ns = Namespace::new();
     assert_eq!(allowed_among_concurrent_callers(&ns, 2, 23).await, 23);
 }
+
+/// 1,000 a minute: a share of 10 requests is leased at once, one interval is 60 ms.
+const BUSY: u32 = 1_000;
+
+#[tokio::test]
+async fn a_busy_key_takes_a_share_of_its_limit_at_once_and_spends_it_without_asking_again() {
+    // Arrange
+    let ns = Namespace::new();
+    let limiter = RedisRateLimiter::new(ns.client());
+    let key = format!("{}:rl:user:busy", ns.prefix);
+
+    // Act: the first request leases ten, the next nine spend them, the eleventh leases again
+    let first = limiter.check("user:busy", BUSY, MINUTE).await.unwrap();
+    let after_lease = ns.pttl(&key);
+    let mut remaining = vec![first.remaining];
+    for _ in 0..9 {
+        remaining.push(limiter.check("user:busy", BUSY, MINUTE).await.unwrap().remaining);
+    }
+    let after_spending = ns.pttl(&key);
+    let eleventh = limiter.check("user:busy", BUSY, MINUTE).await.unwrap();
+
+    // Assert
+    assert!(after_lease > 500 && after_lease <= 600, "ten intervals taken in Redis at once: {after_lease} ms");
+    assert!(after_spending <= after_lease, "the nine were spent without Redis: {after_spending} ms");
+    assert_eq!(remaining, (990..=999).rev().collect::<Vec<_>>(), "the headers count down as before");
+    assert!(eleventh.allowed);
+    assert_eq!(eleventh.remaining, 989);
+    assert!(ns.pttl(&key) > 1_000, "the eleventh took the next share");
+}
+
+#[tokio::test]
+async fn instances_spending_leases_together_admit_exactly_the_limit() {
+    // Arrange: 300 an hour (a share of 3, an interval of 12 s: nothing refills during the test), two instances
+    let ns = Namespace::new();
+    let instances: Vec<RedisRateLimiter> =
+        (0..2).map(|_| RedisRateLimiter::new(RedisClient::connect(&ns.settings()).unwrap())).collect();
+    let hour = Duration::from_secs(3_600);
+
+    // Act: the instances take turns, 400 requests in all
+    let mut allowed = 0;
+    for i in 0..400 {
+        allowed += usize::from(instances[i % 2].check("shared", 300, hour).await.unwrap().allowed);
+    }
+
+    // Assert
+    assert_eq!(allowed, 300, "every request was admitted by Redis before it was spent");
+}
+
+#[tokio::test]
+async fn leases_are_bounded_in_keys_and_in_time() {
+    // Arrange: room for one leased key, spendable for 100 ms
+    let ns = Namespace::new();
+    let limiter = RedisRateLimiter::with_lease_bounds(ns.client(), 1, Duration::from_millis(100));
+    let (a, b) = (format!("{}:rl:a", ns.prefix), format!("{}:rl:b", ns.prefix));
+
+    // Act
+    limiter.check("a", BUSY, MINUTE).await.unwrap();
+    limiter.check("b", BUSY, MINUTE).await.unwrap();
+    let (a_leased, b_single) = (ns.pttl(&a), ns.pttl(&b));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    limiter.check("a", BUSY, MINUTE).await.unwrap();
+
+    // Assert
+    assert!(a_leased > 500, "the first key leased ten: {a_leased} ms");
+    assert!(b_single > 0 && b_single <= 60, "no room for a second lease: one interval taken, {b_single} ms");
+    assert!(ns.pttl(&a) > a_leased, "an expired lease is not spent: Redis was asked again");
+}
