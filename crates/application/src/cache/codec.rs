@@ -95,16 +95,6 @@ fn view_in(c: CachedView) -> Option<TaskView> {
     Some(TaskView { task, owner })
 }
 
-/// Encodes one task view.
-pub fn encode_view(v: &TaskView) -> Vec<u8> {
-    serde_json::to_vec(&view_out(v)).unwrap_or_default()
-}
-
-/// Decodes one task view.
-pub fn decode_view(bytes: &[u8]) -> Option<TaskView> {
-    view_in(serde_json::from_slice(bytes).ok()?)
-}
-
 /// Encodes a page.
 pub fn encode_page(p: &TaskPage) -> Vec<u8> {
     let next = p.next.as_ref().map(|pos| {

@@ -1,5 +1,5 @@
-//! The read cache: task reads (one task, list pages, stats) kept in a shared [`CacheStore`], never stale after a
-//! write on any instance.
+//! The read cache: the task reads that pay for it (list pages and stats; not one task by id, a primary-key probe
+//! as cheap as a cache lookup) kept in a shared [`CacheStore`], never stale after a write on any instance.
 //!
 //! Strategy (ADR 0006): every cache key embeds a *generation*: the owner's (`gen:u:<id>`) for reads scoped to one
 //! user, the global one (`gen:all`) for admin-wide reads. Every command bumps its owners' generations and the

@@ -130,17 +130,9 @@ impl CachedTaskReadModel {
 #[async_trait]
 impl TaskReadModel for CachedTaskReadModel {
     async fn get(&self, id: TaskId, scope: TaskScope) -> Result<Option<TaskView>, RepoError> {
-        let prefix = format!("task:{id}:{}:g", scope_key(scope));
-        // Absence is cached too (as an empty value): a miss storm on unknown ids must not reach the database.
-        let load = async { Ok(self.inner.get(id, scope).await?.map(|v| codec::encode_view(&v)).unwrap_or_default()) };
-        let bytes = self.cached("task", scope, prefix, "", load).await?;
-        if bytes.is_empty() {
-            return Ok(None);
-        }
-        match codec::decode_view(&bytes) {
-            Some(view) => Ok(Some(view)),
-            None => self.inner.get(id, scope).await,
-        }
+        // Not cached: a primary-key probe costs the database no more than a cache lookup costs Redis, and a miss
+        // would cost both plus the store (measured in docs/performance.md; ADR 0006).
+        self.inner.get(id, scope).await
     }
 
     async fn list(&self, query: &TaskQuery) -> Result<TaskPage, RepoError> {

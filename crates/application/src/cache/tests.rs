@@ -12,26 +12,27 @@ use taskflow_domain::query::{TaskPage, TaskQuery, TaskStats, TaskView};
 use taskflow_domain::task::{NewTask, TaskPatch, TaskTitle};
 use taskflow_domain::{RepoError, TaskId};
 
+use super::resync_tests::{first_page, title};
 use super::{CachedTaskReadModel, ReadCache};
 use crate::ports::CacheStore;
 use crate::tasks::CreateTask;
 use crate::test_support::{World, with_deps, world};
 
-/// Counts the reads that reach the store, optionally slowly (to make concurrent misses overlap).
+/// Counts the listings that reach the store, optionally slowly (to make concurrent misses overlap).
 struct Counting {
     inner: Arc<dyn TaskReadModel>,
-    gets: AtomicUsize,
+    lists: AtomicUsize,
     delay: Duration,
 }
 
 #[async_trait]
 impl TaskReadModel for Counting {
     async fn get(&self, id: TaskId, scope: TaskScope) -> Result<Option<TaskView>, RepoError> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        tokio::time::sleep(self.delay).await;
         self.inner.get(id, scope).await
     }
     async fn list(&self, query: &TaskQuery) -> Result<TaskPage, RepoError> {
+        self.lists.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(self.delay).await;
         self.inner.list(query).await
     }
     async fn stats(&self, scope: TaskScope, now: DateTime<Utc>) -> Result<TaskStats, RepoError> {
@@ -61,7 +62,7 @@ impl CacheStore for Down {
 /// A world whose task reads go through the cache over `store`, with the counter behind it.
 fn cached_world(store: Arc<dyn CacheStore>, delay: Duration) -> (World, Arc<Counting>) {
     let base = world();
-    let counting = Arc::new(Counting { inner: base.deps.task_reads.clone(), gets: AtomicUsize::new(0), delay });
+    let counting = Arc::new(Counting { inner: base.deps.task_reads.clone(), lists: AtomicUsize::new(0), delay });
     let cache = Arc::new(ReadCache::new(store, Duration::from_secs(30)));
     let deps = crate::Deps {
         task_reads: Arc::new(CachedTaskReadModel::new(counting.clone(), cache.clone())),
@@ -81,9 +82,9 @@ async fn a_repeated_read_is_served_from_the_cache() {
     let (_, ann) = w.user("ann@example.com").await;
     let id = w.tasks.create_task(ann, new_task("cached")).await.unwrap().task.id();
     for _ in 0..5 {
-        assert_eq!(w.tasks.get_task(ann, id).await.unwrap().task.title().as_ref(), "cached");
+        assert_eq!(title(&w, ann, id).await, "cached");
     }
-    assert_eq!(counting.gets.load(Ordering::SeqCst), 1, "one load, four hits");
+    assert_eq!(counting.lists.load(Ordering::SeqCst), 1, "one load, four hits");
 }
 
 #[tokio::test]
@@ -93,16 +94,17 @@ async fn a_write_is_visible_at_once_to_the_next_read() {
     let (_, ann) = w.user("ann@example.com").await;
     let admin = w.admin("root@example.com").await;
     let id = w.tasks.create_task(ann, new_task("before")).await.unwrap().task.id();
-    w.tasks.get_task(ann, id).await.unwrap();
-    w.tasks.get_task(admin, id).await.unwrap();
+    title(&w, ann, id).await;
+    title(&w, admin, id).await;
     // Act
     let patch = TaskPatch { title: Some(TaskTitle::parse("after").unwrap()), ..TaskPatch::default() };
     w.tasks.update_task(admin, id, patch, None).await.unwrap();
     // Assert: both the owner's and the admin-wide keys moved on
-    assert_eq!(w.tasks.get_task(ann, id).await.unwrap().task.title().as_ref(), "after");
-    assert_eq!(w.tasks.get_task(admin, id).await.unwrap().task.title().as_ref(), "after");
+    assert_eq!(title(&w, ann, id).await, "after");
+    assert_eq!(title(&w, admin, id).await, "after");
     w.tasks.delete_task(ann, id).await.unwrap();
-    assert!(w.tasks.get_task(ann, id).await.is_err(), "a deleted task is not served from the cache");
+    let page = w.tasks.list_tasks(ann, first_page()).await.unwrap();
+    assert!(page.items.is_empty(), "a deleted task is not served from the cache");
 }
 
 #[tokio::test]
@@ -123,12 +125,12 @@ async fn concurrent_misses_of_one_key_load_once() {
     let id = w.tasks.create_task(ann, new_task("hot")).await.unwrap().task.id();
     let readers = (0..20).map(|_| {
         let w = w.clone();
-        tokio::spawn(async move { w.tasks.get_task(ann, id).await.map(|v| v.task.id()) })
+        tokio::spawn(async move { title(&w, ann, id).await })
     });
     for r in futures::future::join_all(readers).await {
-        assert_eq!(r.unwrap().unwrap(), id);
+        assert_eq!(r.unwrap(), "hot");
     }
-    assert_eq!(counting.gets.load(Ordering::SeqCst), 1, "twenty concurrent misses, one database read");
+    assert_eq!(counting.lists.load(Ordering::SeqCst), 1, "twenty concurrent misses, one database read");
 }
 
 #[tokio::test]
@@ -136,7 +138,7 @@ async fn reads_and_writes_work_when_the_cache_is_down() {
     let (w, counting) = cached_world(Arc::new(Down), Duration::ZERO);
     let (_, ann) = w.user("ann@example.com").await;
     let id = w.tasks.create_task(ann, new_task("uncached")).await.unwrap().task.id();
-    assert_eq!(w.tasks.get_task(ann, id).await.unwrap().task.id(), id);
-    assert_eq!(w.tasks.get_task(ann, id).await.unwrap().task.id(), id);
-    assert_eq!(counting.gets.load(Ordering::SeqCst), 2, "every read goes to the database");
+    assert_eq!(title(&w, ann, id).await, "uncached");
+    assert_eq!(title(&w, ann, id).await, "uncached");
+    assert_eq!(counting.lists.load(Ordering::SeqCst), 2, "every read goes to the database");
 }
