@@ -70,6 +70,19 @@ impl CacheStore for RedisCacheStore {
         u64::try_from(value).map_err(RepoError::unexpected)
     }
 
+    #[tracing::instrument(name = "redis.cache.incr_all", skip_all, fields(keys = keys.len()))]
+    async fn incr_all(&self, keys: &[String], ttl: Duration) -> Result<(), RepoError> {
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX / 2).max(1);
+        // One round trip, applied all or nothing (MULTI ... EXEC).
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for key in keys {
+            let key = self.client.key("cache", key);
+            pipe.cmd("INCR").arg(&key).ignore().cmd("PEXPIRE").arg(&key).arg(ttl_ms).ignore();
+        }
+        self.client.execute("cache_incr_all", move |conn| Box::pin(async move { pipe.query_async(conn).await })).await
+    }
+
     #[tracing::instrument(name = "redis.cache.get_generational", skip_all)]
     async fn get_generational(
         &self,

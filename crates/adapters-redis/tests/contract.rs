@@ -75,6 +75,10 @@ impl CacheStore for Scoped<RedisCacheStore> {
         self.adapter.incr(key, ttl).await
     }
 
+    async fn incr_all(&self, keys: &[String], ttl: Duration) -> Result<(), RepoError> {
+        self.adapter.incr_all(keys, ttl).await
+    }
+
     async fn get_generational(
         &self,
         generation_key: &str,

@@ -150,6 +150,18 @@ pub trait CacheStore: Send + Sync {
     /// [`RepoError::Unavailable`] when the backing store cannot be reached.
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, RepoError>;
 
+    /// Increments every counter of `keys` as [`CacheStore::incr`] does, all or none, in one round trip where the
+    /// store allows (a command's invalidation).
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when the backing store cannot be reached: any of them may have been incremented.
+    async fn incr_all(&self, keys: &[String], ttl: Duration) -> Result<(), RepoError> {
+        for key in keys {
+            self.incr(key, ttl).await?;
+        }
+        Ok(())
+    }
+
     /// Reads the counter under `generation_key` (0 when absent) and the value under
     /// `{key_prefix}{generation}{key_suffix}`: a generation-keyed read, in one round trip where the store allows.
     ///

@@ -72,6 +72,23 @@ pub async fn incr_is_atomic_under_concurrency(cache: Arc<dyn CacheStore>) {
     assert_eq!(values, (1..=50).collect::<Vec<_>>(), "each call got its own value");
 }
 
+/// `incr_all` increments every counter it names once, absent ones from zero, each with the TTL given.
+pub async fn incr_all_bumps_every_counter_once(cache: Arc<dyn CacheStore>) {
+    // Arrange: one counter at 1, one absent, one with a short TTL
+    let (counted, absent, lapsing) = (unique_key("counted"), unique_key("absent"), unique_key("lapsing"));
+    cache.incr(&counted, Duration::from_secs(60)).await.expect("incr");
+
+    // Act
+    cache.incr_all(&[counted.clone(), absent.clone()], Duration::from_secs(60)).await.expect("incr_all");
+    cache.incr_all(std::slice::from_ref(&lapsing), Duration::from_millis(300)).await.expect("incr_all");
+    tokio::time::sleep(Duration::from_millis(450)).await;
+
+    // Assert
+    assert_eq!(cache.incr(&counted, Duration::from_secs(60)).await.expect("incr"), 3, "1, bumped, then this");
+    assert_eq!(cache.incr(&absent, Duration::from_secs(60)).await.expect("incr"), 2, "from zero");
+    assert_eq!(cache.incr(&lapsing, Duration::from_secs(60)).await.expect("incr"), 1, "lapsed with its TTL");
+}
+
 /// The cache cases, for [`crate::cache_contract_tests`].
 #[doc(hidden)]
 /// A generation-keyed read sees the value stored under the current generation, and nothing after a bump.
@@ -119,6 +136,7 @@ macro_rules! __cache_cases {
                 incr_is_atomic_under_concurrency,
                 a_generational_read_follows_the_generation,
                 a_counter_lapses_after_its_ttl_and_restarts_from_zero,
+                incr_all_bumps_every_counter_once,
             ]
         );
     };

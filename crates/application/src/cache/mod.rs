@@ -100,24 +100,28 @@ impl ReadCache {
     pub async fn invalidate(&self, owners: impl IntoIterator<Item = UserId>) {
         let Some(store) = &self.store else { return };
         let mut keys: Vec<String> = owners.into_iter().map(owner_generation).collect();
+        if keys.is_empty() {
+            // Nothing was written (a batch that changed no task): nothing cached is stale.
+            return;
+        }
         keys.sort_unstable();
         keys.dedup();
         keys.push(GLOBAL_GENERATION.to_owned());
-        let mut unpaid = Unpaid { debt: &self.debt, keys: &keys, next: 0, failed: Vec::new() };
-        for key in &keys {
-            match store.incr(key, self.generation_ttl()).await {
-                Ok(_) => metrics::counter!("cache_invalidations_total").increment(1),
-                Err(err) => {
-                    metrics::counter!("cache_errors_total", "op" => "invalidate").increment(1);
-                    // Counted, and logged once when the cache starts being bypassed: one line per write during a
-                    // Redis outage (42,645 in the soak run) would bury everything else.
-                    tracing::debug!(error = %err, key, "cache invalidation failed; owed until the cache accepts it");
-                    unpaid.failed.push(key.clone());
-                }
+        // Every bump in one round trip; owed if it fails or the caller is dropped before it is answered.
+        let mut unpaid = Unpaid { debt: &self.debt, keys: &keys, paid: false };
+        match store.incr_all(&keys, self.generation_ttl()).await {
+            Ok(()) => {
+                metrics::counter!("cache_invalidations_total").increment(keys.len() as u64);
+                unpaid.paid = true;
             }
-            unpaid.next += 1;
+            Err(err) => {
+                metrics::counter!("cache_errors_total", "op" => "invalidate").increment(1);
+                // Counted, and logged once when the cache starts being bypassed: one line per write during a
+                // Redis outage (42,645 in the soak run) would bury everything else.
+                tracing::debug!(error = %err, "cache invalidation failed; owed until the cache accepts it");
+            }
         }
-        let delivered = unpaid.failed.is_empty();
+        let delivered = unpaid.paid;
         drop(unpaid);
         if delivered {
             // The store answers: a write is a cache use, so retry anything owed from earlier failures.
@@ -163,22 +167,18 @@ impl ReadCache {
     }
 }
 
-/// The bumps of one invalidation that did not reach the store; recorded as owed when dropped, so a cancelled
-/// invalidation leaves a debt rather than a silently stale cache.
+/// The bumps of one invalidation, recorded as owed when dropped unless they were delivered, so a failed or
+/// cancelled invalidation leaves a debt rather than a silently stale cache.
 struct Unpaid<'a> {
     debt: &'a Debt,
     keys: &'a [String],
-    /// The first key of `keys` not yet attempted (if the future is dropped at an `.await`, the key being bumped).
-    next: usize,
-    failed: Vec<String>,
+    paid: bool,
 }
 
 impl Drop for Unpaid<'_> {
     fn drop(&mut self) {
-        let not_attempted = self.keys.get(self.next..).unwrap_or_default().iter().cloned();
-        let owed: Vec<String> = self.failed.drain(..).chain(not_attempted).collect();
-        if !owed.is_empty() {
-            self.debt.record(owed, GLOBAL_GENERATION);
+        if !self.paid {
+            self.debt.record(self.keys.to_vec(), GLOBAL_GENERATION);
         }
     }
 }

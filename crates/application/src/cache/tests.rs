@@ -117,6 +117,28 @@ async fn list_pages_and_stats_follow_writes() {
 }
 
 #[tokio::test]
+async fn a_batch_that_changes_nothing_leaves_the_cache_alone() {
+    // Arrange: a completed task, its owner's page and the admin-wide page cached
+    let (w, counting) = cached_world(Arc::new(crate::test_support::MapCacheStore::default()), Duration::ZERO);
+    let (_, ann) = w.user("ann@example.com").await;
+    let admin = w.admin("root@example.com").await;
+    let id = w.tasks.create_task(ann, new_task("done")).await.unwrap().task.id();
+    let complete = crate::tasks::BatchCommand::new(vec![id], taskflow_domain::query::BatchAction::Complete).unwrap();
+    w.tasks.batch(ann, complete.clone()).await.unwrap();
+    title(&w, ann, id).await;
+    title(&w, admin, id).await;
+    let loads = counting.lists.load(Ordering::SeqCst);
+
+    // Act: completing it again writes nothing
+    w.tasks.batch(ann, complete).await.unwrap();
+
+    // Assert
+    assert_eq!(title(&w, ann, id).await, "done");
+    assert_eq!(title(&w, admin, id).await, "done");
+    assert_eq!(counting.lists.load(Ordering::SeqCst), loads, "still a hit: no generation was bumped");
+}
+
+#[tokio::test]
 async fn concurrent_misses_of_one_key_load_once() {
     let (w, counting) =
         cached_world(Arc::new(crate::test_support::MapCacheStore::default()), Duration::from_millis(50));
