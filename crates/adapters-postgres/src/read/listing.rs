@@ -133,11 +133,17 @@ pub(crate) fn after_clause(
 
 /// The page statement: tasks with their owner's name and email, in listing order. With `total`, every row also
 /// carries the count of every task matching `condition` (an uncorrelated subquery: PostgreSQL runs it once).
+///
+/// `limit` is written into the statement, not bound, and `offset` (a placeholder) is given only past the first
+/// page: PostgreSQL plans a statement whose `LIMIT` or `OFFSET` is a parameter afresh at every execution (its
+/// generic plan, blind to the limit, always looks dearer than a custom one), and for a page that planning cost
+/// more CPU than running it (docs/performance.md, "Plans"). A limit is at most 101, so each listing shape has at
+/// most a hundred-odd texts in the statement cache; a first page's plan is then made once per connection.
 pub(crate) fn page_sql(
     condition: &str,
     sort: SortField,
     order: SortOrder,
-    limit: &str,
+    limit: u32,
     offset: Option<&str>,
     total: bool,
 ) -> String {

@@ -38,11 +38,11 @@ impl PgStorage {
         let mut sql = Sql::default();
         let condition = where_clause(&q.filter, q.now, &mut sql);
         let offset = i64::from(page.saturating_sub(1)) * i64::from(limit);
-        let (l, o) = (sql.bind(i64::from(limit)), sql.bind(offset));
+        let o = (offset > 0).then(|| sql.bind(offset));
         // One statement, one snapshot: the page (through the sort's index) and, beside it, the total (a count over
         // the same condition, run once). Every row carries the total; a page past the end has no row to carry it,
         // so then, and only then, a second statement counts.
-        let text = page_sql(&condition, q.sort, q.order, &l, Some(&o), true);
+        let text = page_sql(&condition, q.sort, q.order, limit, o.as_deref(), true);
         let rows = bounded(self.deadline, self.held.query_all_raw(sql.into_statement(text))).await?;
         let total = match rows.first() {
             Some(row) => count(row.try_get::<i64>("", "total").map_err(map_db_err)?)?,
@@ -77,8 +77,7 @@ impl PgStorage {
             condition = format!("{condition} AND {}", after_clause(q.sort, q.order, after, &mut sql)?);
         }
         // One row more than asked tells whether there is a next page.
-        let l = sql.bind(i64::from(limit) + 1);
-        let page = sql.into_statement(page_sql(&condition, q.sort, q.order, &l, None, false));
+        let page = sql.into_statement(page_sql(&condition, q.sort, q.order, limit + 1, None, false));
         let rows = bounded(self.deadline, self.held.query_all_raw(page)).await?;
         let mut items = rows.iter().map(view_from).collect::<Result<Vec<TaskView>, _>>()?;
         let more = items.len() > limit as usize;
