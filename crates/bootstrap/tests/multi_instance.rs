@@ -42,7 +42,7 @@ async fn a_refresh_on_one_instance_and_a_reuse_on_the_other_revokes_the_family()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_write_on_one_instance_is_read_at_once_on_the_other_through_the_cache() {
-    // Arrange: B has the task (and the list and stats) cached
+    // Arrange: B has the list and stats cached (and reads the task by id from the database)
     let d = Deployment::new(&redis_url(), 1000).await;
     let (a, b) = (d.start().await, d.start().await);
     let auth = d.register(&a, "ann@example.com").await;
@@ -64,7 +64,7 @@ async fn a_write_on_one_instance_is_read_at_once_on_the_other_through_the_cache(
             0
         );
     }
-    assert!(!d.redis_keys("cache:task:*").await.is_empty(), "B cached the task in Redis");
+    assert!(!d.redis_keys("cache:list:*").await.is_empty(), "B cached the list in Redis");
 
     // Act: A changes it
     let patch = d

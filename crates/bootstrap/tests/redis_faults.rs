@@ -62,12 +62,13 @@ async fn with_redis_cut_tasks_keep_working_readiness_is_degraded_and_everything_
     let id = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     for _ in 0..2 {
         assert_eq!(d.send(call(reqwest::Method::GET, &format!("/tasks/{id}"))).await.status(), StatusCode::OK);
+        assert_eq!(d.send(call(reqwest::Method::GET, "/tasks")).await.status(), StatusCode::OK);
     }
 
     // Assert: the shared cache and limiter are in use again, without a restart
     let ready = d.send(d.client.get(format!("{}/health/ready", app.base))).await.json::<Value>().await.unwrap();
     assert_eq!(ready["status"], "ok");
-    assert!(!d.redis_keys("cache:task:*").await.is_empty(), "reads are cached in Redis again");
+    assert!(!d.redis_keys("cache:list:*").await.is_empty(), "reads are cached in Redis again");
     assert!(!d.redis_keys("rl:*").await.is_empty(), "the shared limiter counts in Redis again");
     d.clean_redis().await;
 }
