@@ -37,6 +37,16 @@ struct Lease {
     until: Instant,
 }
 
+/// What one request takes: a request of a live lease, or a round trip to Redis.
+enum Turn {
+    Spent(RateDecision),
+    /// Ask Redis, giving back `refund` requests an expired lease left unspent (so that a lease costs its client
+    /// only what it spent, however often a slow client's leases expire).
+    Ask {
+        refund: u32,
+    },
+}
+
 /// The leases of one instance, bounded in number and in time.
 #[derive(Debug)]
 struct Leases {
@@ -46,21 +56,24 @@ struct Leases {
 }
 
 impl Leases {
-    /// Spends one request of `key`'s lease, if it holds one for this limit.
-    fn spend(&mut self, key: &str, limit: u32, period: Duration, now: Instant) -> Option<RateDecision> {
-        let lease = self.by_key.get_mut(key)?;
-        if lease.limit != limit || lease.period != period || lease.left == 0 || now >= lease.until {
-            self.by_key.remove(key);
-            return None;
+    /// Spends one request of `key`'s lease if it holds a live one for this limit; otherwise the lease (spent,
+    /// expired, or for another limit) is dropped and what it left unspent is to be given back to Redis.
+    fn spend(&mut self, key: &str, limit: u32, period: Duration, now: Instant) -> Turn {
+        let Some(lease) = self.by_key.get_mut(key) else { return Turn::Ask { refund: 0 } };
+        let same_limit = lease.limit == limit && lease.period == period;
+        if same_limit && lease.left > 0 && now < lease.until {
+            lease.left -= 1;
+            return Turn::Spent(RateDecision {
+                allowed: true,
+                limit,
+                remaining: lease.remaining.saturating_add(lease.left).min(limit),
+                reset_after: lease.reset_at.saturating_duration_since(now),
+                retry_after: None,
+            });
         }
-        lease.left -= 1;
-        Some(RateDecision {
-            allowed: true,
-            limit,
-            remaining: lease.remaining.saturating_add(lease.left).min(limit),
-            reset_after: lease.reset_at.saturating_duration_since(now),
-            retry_after: None,
-        })
+        let refund = if same_limit { lease.left } else { 0 };
+        self.by_key.remove(key);
+        Turn::Ask { refund }
     }
 
     /// How many requests to ask Redis for: a share of `limit` when there is room for one more lease.
@@ -95,8 +108,10 @@ impl Leases {
 ///
 /// A request without a lease asks Redis for a share of the limit (a hundredth, at most 64 requests) and spends the
 /// rest of it locally within a second. Requests are admitted by Redis before they are spent, so all instances
-/// together never exceed the limit; what a lease leaves unspent is lost to its client (at most a hundredth of the
-/// limit per instance), and `RateLimit-Remaining` counts the lease's unspent requests as this instance's.
+/// together never exceed the limit. What an expired lease left unspent is given back with the instance's next
+/// request for that key (in the same round trip), so a lease holds at most a hundredth of the limit per instance
+/// at a time and costs its client only what it spent; `RateLimit-Remaining` is approximate on leased requests
+/// (what Redis had left at the grant plus this instance's unspent share; other instances' use since is unseen).
 #[derive(Debug, Clone)]
 pub struct RedisRateLimiter {
     client: RedisClient,
@@ -148,24 +163,33 @@ impl RateLimiter for RedisRateLimiter {
             });
         }
         let redis_key = self.client.key("rl", key);
-        let wanted = {
+        let (wanted, refund) = {
             let mut leases = self.leases();
             let now = Instant::now();
-            if let Some(decision) = leases.spend(&redis_key, limit, period, now) {
-                return Ok(decision);
+            match leases.spend(&redis_key, limit, period, now) {
+                Turn::Spent(decision) => return Ok(decision),
+                Turn::Ask { refund } => (leases.wanted(limit, now), refund),
             }
-            leases.wanted(limit, now)
         };
         let interval = emission_interval_us(limit, period);
         let script_key = redis_key.clone();
-        let (granted, remaining, reset_us, retry_us): (i64, i64, i64, i64) = self
+        let answer: Result<(i64, i64, i64, i64), RepoError> = self
             .client
             .execute("rate_limit", move |conn| {
-                Box::pin(
-                    async move { GCRA.key(script_key).arg(limit).arg(interval).arg(wanted).invoke_async(conn).await },
-                )
+                Box::pin(async move {
+                    GCRA.key(script_key).arg(limit).arg(interval).arg(wanted).arg(refund).invoke_async(conn).await
+                })
             })
-            .await?;
+            .await;
+        let (granted, remaining, reset_us, retry_us) = match answer {
+            Ok(answer) => answer,
+            Err(err) => {
+                // Redis is failing: no request is decided from a lease until it answers again, so the fallback
+                // decides them all and an outage is seen as one (not one flap per key still leased).
+                self.leases().by_key.clear();
+                return Err(err);
+            }
+        };
         let allowed = granted > 0;
         let remaining = u32::try_from(remaining).unwrap_or(0).min(limit);
         let reset_after = micros(reset_us);

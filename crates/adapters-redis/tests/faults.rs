@@ -172,3 +172,21 @@ fn an_invalid_url_is_a_configuration_error() {
     let result = RedisClient::connect(&RedisSettings::new("not a url"));
     assert!(matches!(result, Err(RepoError::Unexpected(_))), "{result:?}");
 }
+
+#[tokio::test]
+async fn once_redis_fails_no_request_is_decided_from_a_lease() {
+    // Arrange: a busy key holds a lease (1,000 a minute: ten at a time), then the link is cut
+    let ns = Namespace::new();
+    let proxy = TcpProxy::start().await;
+    let limiter = RedisRateLimiter::new(RedisClient::connect(&settings(&ns, proxy.url())).unwrap());
+    assert!(limiter.check("busy", 1_000, MINUTE).await.unwrap().allowed);
+    proxy.cut();
+
+    // Act: another key finds Redis down; then the leased key asks again
+    let other = limiter.check("other", 1_000, MINUTE).await;
+    let leased = limiter.check("busy", 1_000, MINUTE).await;
+
+    // Assert: the lease was dropped with the failure, so the fallback decides both (one outage, not a flap)
+    assert!(matches!(other, Err(RepoError::Unavailable(_))), "{other:?}");
+    assert!(matches!(leased, Err(RepoError::Unavailable(_))), "the lease is not spent after a failure: {leased:?}");
+}

@@ -189,12 +189,40 @@ async fn leases_are_bounded_in_keys_and_in_time() {
     // Act
     limiter.check("a", BUSY, MINUTE).await.unwrap();
     limiter.check("b", BUSY, MINUTE).await.unwrap();
+    let leased_at = std::time::Instant::now();
     let (a_leased, b_single) = (ns.pttl(&a), ns.pttl(&b));
     tokio::time::sleep(Duration::from_millis(150)).await;
     limiter.check("a", BUSY, MINUTE).await.unwrap();
+    let waited = i64::try_from(leased_at.elapsed().as_millis()).unwrap();
+    let a_after = ns.pttl(&a);
 
     // Assert
     assert!(a_leased > 500, "the first key leased ten: {a_leased} ms");
     assert!(b_single > 0 && b_single <= 60, "no room for a second lease: one interval taken, {b_single} ms");
-    assert!(ns.pttl(&a) > a_leased, "an expired lease is not spent: Redis was asked again");
+    // Spent from the lease, the key would only have aged; asked again, Redis took back the nine left unspent and
+    // granted ten more: one interval (60 ms) later than aged.
+    assert!(a_after > a_leased - waited + 30, "an expired lease is not spent: {a_leased} -> {a_after} ms in {waited}");
+}
+
+#[tokio::test]
+async fn a_slow_client_across_instances_is_charged_only_what_it_spent() {
+    // Arrange: 2,000 a minute (a share of 20, an interval of 30 ms); leases live 5 ms, so every request of a client
+    // sending one every 10 ms finds its instance's lease expired, 19 of its 20 requests unspent
+    let ns = Namespace::new();
+    let instances: Vec<RedisRateLimiter> = (0..2)
+        .map(|_| {
+            let client = RedisClient::connect(&ns.settings()).unwrap();
+            RedisRateLimiter::with_lease_bounds(client, 100, Duration::from_millis(5))
+        })
+        .collect();
+
+    // Act: 150 requests, taking turns; leases never given back would charge 3,000, far over the limit
+    let mut refused = 0;
+    for i in 0..150 {
+        refused += usize::from(!instances[i % 2].check("slow", 2_000, MINUTE).await.unwrap().allowed);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // Assert
+    assert_eq!(refused, 0, "what expired leases left unspent was given back");
 }
