@@ -30,13 +30,17 @@ async fn first_pages_are_planned_once_per_connection_not_at_every_execution() {
     s.connection().execute_unprepared("ANALYZE").await.expect("analyze");
     let scope = TaskScope::Owner(users[0].id());
 
-    // Act: an offset page (with its total) and a keyset page, ten times each
-    for _ in 0..10 {
-        s.list(&query(scope, Paging::Offset { page: 1, limit: 20 })).await.expect("offset page");
-        s.list(&query(scope, Paging::Keyset { after: None, limit: 20 })).await.expect("keyset page");
+    // Act: an offset page (with its total) and a keyset page, ten times each, of 13 and 20 tasks in turn
+    for limit in [13, 20].repeat(5) {
+        let page = s.list(&query(scope, Paging::Offset { page: 1, limit })).await.expect("offset page");
+        assert_eq!(page.items.len(), limit as usize);
+        let page = s.list(&query(scope, Paging::Keyset { after: None, limit })).await.expect("keyset page");
+        assert_eq!(page.items.len(), limit as usize);
+        assert!(page.next.is_some());
     }
 
-    // Assert: after PostgreSQL's five custom plans, each statement runs on its generic plan
+    // Assert: both sizes share one statement per kind of page, which after PostgreSQL's five custom plans runs on
+    // its generic plan
     let look = "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
                 WHERE statement LIKE '%FROM tasks t JOIN users u%' \
                 AND statement NOT LIKE '%pg_prepared_statements%'";

@@ -131,14 +131,20 @@ pub(crate) fn after_clause(
     })
 }
 
+/// The rows to fetch for a page of `rows`: the least of 10, 20, 50 and 100 that holds them (the caller keeps the
+/// first `rows`; a keyset page fetches one more), so that pages of any size share four statement texts per shape.
+pub(crate) fn fetch_size(rows: u32) -> u32 {
+    [10, 20, 50, 100].into_iter().find(|size| *size >= rows).unwrap_or(rows)
+}
+
 /// The page statement: tasks with their owner's name and email, in listing order. With `total`, every row also
 /// carries the count of every task matching `condition` (an uncorrelated subquery: PostgreSQL runs it once).
 ///
 /// `limit` is written into the statement, not bound, and `offset` (a placeholder) is given only past the first
 /// page: PostgreSQL plans a statement whose `LIMIT` or `OFFSET` is a parameter afresh at every execution (its
 /// generic plan, blind to the limit, always looks dearer than a custom one), and for a page that planning cost
-/// more CPU than running it (docs/performance.md, "Plans"). A limit is at most 101, so each listing shape has at
-/// most a hundred-odd texts in the statement cache; a first page's plan is then made once per connection.
+/// more CPU than running it (docs/performance.md, "Listing plans"). Callers pass a [`fetch_size`], so each
+/// listing shape has a handful of texts in the statement cache, and a first page is planned once per connection.
 pub(crate) fn page_sql(
     condition: &str,
     sort: SortField,
@@ -162,6 +168,13 @@ pub(crate) fn page_sql(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_of_any_size_are_fetched_in_four_sizes() {
+        let sizes: std::collections::BTreeSet<u32> = (1..=100).map(fetch_size).collect();
+        assert_eq!(sizes.into_iter().collect::<Vec<_>>(), [10, 20, 50, 100]);
+        assert!((1..=100).all(|rows| fetch_size(rows) >= rows));
+    }
 
     #[test]
     fn search_wildcards_are_escaped() {

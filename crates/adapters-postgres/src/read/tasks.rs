@@ -11,7 +11,7 @@ use taskflow_domain::query::{
 };
 use taskflow_domain::{RepoError, TaskId};
 
-use super::listing::{Sql, after_clause, page_sql, where_clause};
+use super::listing::{Sql, after_clause, fetch_size, page_sql, where_clause};
 use crate::error::{bounded, corrupt, map_db_err};
 use crate::rows::{build, scope_condition, select_views, tasks, view_from};
 use crate::storage::PgStorage;
@@ -42,8 +42,9 @@ impl PgStorage {
         // One statement, one snapshot: the page (through the sort's index) and, beside it, the total (a count over
         // the same condition, run once). Every row carries the total; a page past the end has no row to carry it,
         // so then, and only then, a second statement counts.
-        let text = page_sql(&condition, q.sort, q.order, limit, o.as_deref(), true);
-        let rows = bounded(self.deadline, self.held.query_all_raw(sql.into_statement(text))).await?;
+        let text = page_sql(&condition, q.sort, q.order, fetch_size(limit), o.as_deref(), true);
+        let mut rows = bounded(self.deadline, self.held.query_all_raw(sql.into_statement(text))).await?;
+        rows.truncate(limit as usize);
         let total = match rows.first() {
             Some(row) => count(row.try_get::<i64>("", "total").map_err(map_db_err)?)?,
             None if offset == 0 => 0,
@@ -77,8 +78,9 @@ impl PgStorage {
             condition = format!("{condition} AND {}", after_clause(q.sort, q.order, after, &mut sql)?);
         }
         // One row more than asked tells whether there is a next page.
-        let page = sql.into_statement(page_sql(&condition, q.sort, q.order, limit + 1, None, false));
-        let rows = bounded(self.deadline, self.held.query_all_raw(page)).await?;
+        let page = sql.into_statement(page_sql(&condition, q.sort, q.order, fetch_size(limit) + 1, None, false));
+        let mut rows = bounded(self.deadline, self.held.query_all_raw(page)).await?;
+        rows.truncate(limit as usize + 1);
         let mut items = rows.iter().map(view_from).collect::<Result<Vec<TaskView>, _>>()?;
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
