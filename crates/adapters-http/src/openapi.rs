@@ -45,6 +45,9 @@ Conventions (see docs/adr/0005 for the reasons):
 - `POST /auth/logout` with an unknown refresh token is 204 (idempotent, reveals nothing).
 - A password change ends every session (refresh-token family) of the user.
 - Rate-limited routes carry RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset (seconds); 429 adds Retry-After.
+  Limits are shared by every instance; with limits of 200 or more per period, an instance admits a busy client's
+  requests a hundredth of the limit at a time, so RateLimit-Remaining is then approximate (it does not see what
+  other instances admitted since); the limit itself is never exceeded, and a 429 always has RateLimit-Remaining 0.
 - 503 (a dependency down, or a request over 30 s) carries Retry-After.
 - `GET /events` streams server-sent events; `Last-Event-ID` must name an event of the stream (400 otherwise). A
   stream ends when its access token expires: reconnect with a fresh token and `Last-Event-ID`. At most 128 streams
