@@ -44,8 +44,9 @@ fn camel_case(snake: &str) -> String {
     camel
 }
 
-/// [`snapshot`] made by the database from the `tasks` row `alias` (a row being deleted): the same keys, and values
-/// that read back as the same task (`jsonb` writes a `timestamptz` in RFC 3339 at the column's microseconds).
+/// [`snapshot`] made by the database from the `tasks` row `alias` (a row being deleted, or found overdue): the same
+/// keys, and values that read back as the same task (`jsonb` writes a `timestamptz` in RFC 3339 at the column's
+/// microseconds).
 pub(crate) fn snapshot_sql(alias: &str) -> String {
     let pairs: Vec<String> = task_columns()
         .map(|c| {

@@ -10,15 +10,9 @@ use taskflow_domain::RepoError;
 use taskflow_domain::ports::OverdueScan;
 
 use crate::error::{bounded, map_db_err};
-use crate::outbox::WORK_CHANNEL;
+use crate::outbox::{WORK_CHANNEL, snapshot_sql};
 use crate::read::Sql;
 use crate::storage::PgStorage;
-
-/// The task snapshot of an event, built in SQL with the members and names of `outbox::snapshot` (the
-/// `rows::tasks::Model` in camelCase).
-const SNAPSHOT: &str = "jsonb_build_object('id', t.id, 'title', t.title, 'description', t.description, \
-     'status', t.status, 'priority', t.priority, 'dueDate', t.due_date, 'completedAt', t.completed_at, \
-     'userId', t.user_id, 'createdAt', t.created_at, 'updatedAt', t.updated_at, 'version', t.version)";
 
 #[async_trait]
 impl OverdueScan for PgStorage {
@@ -43,13 +37,14 @@ impl OverdueScan for PgStorage {
                 RETURNING task_id \
              ), appended AS ( \
                 INSERT INTO outbox_events (id, kind, task_id, owner_id, payload, occurred_at, actor_id, version) \
-                SELECT gen_random_uuid(), 'task.overdue', t.id, t.user_id, {SNAPSHOT}, {now}, NULL, t.version \
+                SELECT gen_random_uuid(), 'task.overdue', t.id, t.user_id, {snapshot}, {now}, NULL, t.version \
                 FROM marked m JOIN tasks t ON t.id = m.task_id \
                 RETURNING 1 \
              ), woke AS ( \
                 SELECT pg_notify('{WORK_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM appended) \
              ) \
-             SELECT (SELECT count(*) FROM appended) AS emitted, (SELECT count(*) FROM woke) AS woke"
+             SELECT (SELECT count(*) FROM appended) AS emitted, (SELECT count(*) FROM woke) AS woke",
+            snapshot = snapshot_sql("t"),
         );
         let row = bounded(self.deadline, self.db.query_one_raw(sql.into_statement(text))).await?;
         let emitted: Option<i64> = row.map(|r| r.try_get("", "emitted")).transpose().map_err(map_db_err)?;

@@ -176,7 +176,8 @@ pub trait UnitOfWork: Send + Sync {
     }
 
     /// The task `id` within `scope` as committed now, with its owner: what a command reads before it decides a
-    /// change, which [`UnitOfWork::update_task`] then writes only if the task is still at that version. Never served from a cache.
+    /// change, which [`UnitOfWork::update_task`] then writes only if the task is still at that version. Never
+    /// served from a cache.
     ///
     /// # Errors
     /// [`RepoError::Unavailable`] or [`RepoError::Unexpected`].
