@@ -9,10 +9,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
@@ -46,6 +46,41 @@ impl ConnectionCloser {
     }
 }
 
+/// The HTTP/2 connection preface (RFC 9113, section 3.4), with which a client speaking HTTP/2 with prior knowledge
+/// (h2c) starts.
+const HTTP2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// The protocol a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Http1,
+    Http2,
+}
+
+/// Which protocol the client speaks, told by its first bytes: HTTP/2 if they are the preface, else HTTP/1.
+///
+/// It looks at them without reading them (`peek`), so that hyper's first read of an HTTP/1 connection takes the
+/// whole request head into its 8 KiB buffer. hyper-util's automatic detection reads the first 24 bytes and hands them
+/// back through a wrapper: hyper's first read then returns those 24 bytes alone and its second grows the buffer to
+/// 16 KiB, copying 8 KiB, which every connection kept (an idle event stream cost 23 KiB of resident memory, 11 KiB
+/// without it; `docs/performance.md`).
+async fn protocol(stream: &TcpStream) -> std::io::Result<Protocol> {
+    let mut head = [0_u8; HTTP2_PREFACE.len()];
+    loop {
+        let seen = stream.peek(&mut head).await?;
+        if seen == 0 || !HTTP2_PREFACE.starts_with(&head[..seen]) {
+            // An HTTP/1 request, or a connection closed before it said anything (hyper sees the end and stops).
+            return Ok(Protocol::Http1);
+        }
+        if seen == HTTP2_PREFACE.len() {
+            return Ok(Protocol::Http2);
+        }
+        // Part of the preface and nothing more yet (a client pausing inside its first 24 bytes: rare): `peek` would
+        // return the same bytes at once, so look again a little later.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// How a drain ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Drained {
@@ -65,9 +100,10 @@ pub async fn serve(
     settings: ServerSettings,
     shutdown: impl Future<Output = ()>,
 ) -> Drained {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(settings.header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
+    let mut http1 = http1::Builder::new();
+    http1.timer(TokioTimer::new()).header_read_timeout(settings.header_read_timeout);
+    let mut http2 = http2::Builder::new(TokioExecutor::new());
+    http2.timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -96,12 +132,23 @@ pub async fn serve(
                     let app = app.clone();
                     async move { Ok::<_, Infallible>(app.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {})) }
                 });
-                let io = TokioIo::new(ProblemOnParseError::new(stream));
-                let connection = builder.serve_connection_with_upgrades(io, service).into_owned();
-                let connection = graceful.watch(connection);
+                let (http1, http2, watcher) = (http1.clone(), http2.clone(), graceful.watcher());
+                let header_read_timeout = settings.header_read_timeout;
                 connections.spawn(async move {
+                    let served = async {
+                        // A client that sends nothing is closed as hyper closes one that stalls in its headers.
+                        let protocol = tokio::time::timeout(header_read_timeout, protocol(&stream)).await;
+                        let io = TokioIo::new(ProblemOnParseError::new(stream));
+                        match protocol {
+                            Ok(Ok(Protocol::Http1)) => {
+                                watcher.watch(http1.serve_connection(io, service)).await
+                            }
+                            Ok(Ok(Protocol::Http2)) => watcher.watch(http2.serve_connection(io, service)).await,
+                            Ok(Err(_)) | Err(_) => Ok(()),
+                        }
+                    };
                     tokio::select! {
-                        ended = connection => if let Err(error) = ended {
+                        ended = served => if let Err(error) = ended {
                             tracing::debug!(%error, "connection ended with an error");
                         },
                         () = close.cancelled() => tracing::debug!("connection closed by the server"),

@@ -208,3 +208,68 @@ async fn requests_hyper_refuses_before_routing_are_answered_as_problems_with_a_r
     }
     served.stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_with_prior_knowledge_is_served_on_the_same_port_as_http1() {
+    // Arrange
+    let served = serve_with(ServerSettings::default(), |_| {}).await;
+    let client = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+
+    // Act
+    let response = client.get(format!("http://{}/health/live", served.addr)).send().await.unwrap();
+    let (http1, _) = exchange(
+        served.addr,
+        "GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(5),
+    )
+    .await;
+
+    // Assert
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.status(), 200);
+    assert!(http1.starts_with("HTTP/1.1 200"), "{http1}");
+    served.stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_pausing_inside_its_first_bytes_is_served_in_the_protocol_it_speaks() {
+    // Arrange: "P" starts both the HTTP/2 preface and an HTTP/1 PATCH; "PRI * HTTP" is most of the preface.
+    let served = serve_with(ServerSettings::default(), |_| {}).await;
+    let preface: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let empty_settings: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
+
+    // Act
+    let mut http1 = TcpStream::connect(served.addr).await.unwrap();
+    http1.write_all(b"P").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    http1.write_all(b"ATCH /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), http1.read_to_end(&mut answer)).await.unwrap().unwrap();
+    let mut http2 = TcpStream::connect(served.addr).await.unwrap();
+    http2.write_all(&preface[..10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    http2.write_all(&[&preface[10..], empty_settings].concat()).await.unwrap();
+    let mut frame = [0_u8; 9];
+    tokio::time::timeout(Duration::from_secs(5), http2.read_exact(&mut frame)).await.unwrap().unwrap();
+
+    // Assert
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 405"), "an HTTP/1 answer to PATCH on a GET route: {answer}");
+    assert_eq!(frame[3], 4, "the server's first HTTP/2 frame is its SETTINGS: {frame:?}");
+    served.stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
+    // Arrange
+    let settings = ServerSettings { header_read_timeout: Duration::from_secs(1), ..ServerSettings::default() };
+    let served = serve_with(settings, |_| {}).await;
+
+    // Act
+    let (answer, took) = exchange(served.addr, "", Duration::from_secs(10)).await;
+
+    // Assert
+    assert!(took < Duration::from_secs(5), "closed after about the header timeout, not held open: {took:?}");
+    assert!(answer.is_empty(), "{answer}");
+    served.stop.cancel();
+}
