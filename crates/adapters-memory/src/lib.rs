@@ -20,4 +20,4 @@ mod time;
 pub use breakers::InMemoryBreakers;
 pub use cache::InMemoryCacheStore;
 pub use rate_limiter::InMemoryRateLimiter;
-pub use store::{InMemoryFeedSignal, InMemoryStore, InMemoryTransaction};
+pub use store::{InMemorySignal, InMemoryStore, InMemoryTransaction};

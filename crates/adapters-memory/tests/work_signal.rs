@@ -1,5 +1,5 @@
-//! The in-memory `WorkSignal`: workers waiting on the store wake when a commit appends events and when a relay
-//! makes deliveries.
+//! The in-memory `WorkSignal`s: relays waiting on the store wake when a commit appends events, senders waiting on
+//! its delivery signal when a relay makes deliveries, and a commit does not wake the senders.
 
 use std::time::Duration;
 
@@ -16,9 +16,9 @@ use tokio::task::JoinHandle;
 /// How long a test waits for a wake-up before failing.
 const DEADLINE: Duration = Duration::from_secs(5);
 
-fn waiter(store: &InMemoryStore) -> JoinHandle<()> {
-    let store = store.clone();
-    tokio::spawn(async move { store.wait().await })
+fn waiter(signal: &(impl WorkSignal + Clone + 'static)) -> JoinHandle<()> {
+    let signal = signal.clone();
+    tokio::spawn(async move { signal.wait().await })
 }
 
 /// Repeats `poke` until `waiting` resolves (the waiter may not be registered yet at the first poke), failing after
@@ -48,10 +48,11 @@ async fn store_with_user() -> (InMemoryStore, User) {
 }
 
 #[tokio::test]
-async fn a_commit_that_appends_events_wakes_waiting_workers() {
+async fn a_commit_that_appends_events_wakes_waiting_relays_and_not_senders() {
     // Arrange
     let (store, ann) = store_with_user().await;
     let task = task(ann.id(), at(0));
+    let mut sender = waiter(&store.delivery_signal());
 
     // Act + Assert
     wakes(waiter(&store), || async {
@@ -60,10 +61,12 @@ async fn a_commit_that_appends_events_wakes_waiting_workers() {
         tx.commit().await.expect("commit");
     })
     .await;
+    let woken = tokio::time::timeout(Duration::from_millis(200), &mut sender).await;
+    assert!(woken.is_err(), "an appended event makes no delivery: the senders sleep on");
 }
 
 #[tokio::test]
-async fn a_relay_that_makes_deliveries_wakes_waiting_workers() {
+async fn a_relay_that_makes_deliveries_wakes_waiting_senders() {
     // Arrange: the events are committed before the waiter starts, so only the relay can wake it.
     let (store, ann) = store_with_user().await;
     store.insert(&webhook(ann.id(), &TaskEventKind::ALL, at(0))).await.expect("webhook");
@@ -74,7 +77,7 @@ async fn a_relay_that_makes_deliveries_wakes_waiting_workers() {
     tx.commit().await.expect("commit");
 
     // Act + Assert
-    wakes(waiter(&store), || async {
+    wakes(waiter(&store.delivery_signal()), || async {
         store.relay(1, at(1)).await.expect("relay");
     })
     .await;

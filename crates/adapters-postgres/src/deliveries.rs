@@ -1,6 +1,6 @@
 //! [`DeliveryQueue`] on `webhook_deliveries`: the queue is the table. Every call is one statement (a single
-//! statement is its own short transaction), row locks never outlive it, and `pg_notify('taskflow_work', '')` is sent
-//! from inside the statement that makes work due, so it is delivered exactly when that work commits.
+//! statement is its own short transaction), row locks never outlive it, and `pg_notify('taskflow_deliveries', '')` is
+//! sent from inside the statement that makes deliveries due, so it is delivered exactly when that work commits.
 //!
 //! While a delivery is leased its `next_attempt_at` is the lease's expiry: an expired lease is simply due again,
 //! and the claim reads, per receiver it does not leave out, one range of the partial index of open deliveries by
@@ -20,7 +20,7 @@ use taskflow_domain::{DeliveryId, EventId, RepoError, UserId, WebhookId};
 use uuid::Uuid;
 
 use crate::error::{bounded, corrupt, map_db_err};
-use crate::outbox::{EVENT_COLUMNS, FEED_CHANNEL, WORK_CHANNEL, event_from};
+use crate::outbox::{DELIVERY_CHANNEL, EVENT_COLUMNS, FEED_CHANNEL, event_from};
 use crate::read::Sql;
 use crate::rows::owner_from;
 use crate::storage::PgStorage;
@@ -183,7 +183,7 @@ impl DeliveryQueue for PgStorage {
                 ON CONFLICT (event_id, webhook_id) DO NOTHING \
                 RETURNING 1 \
              ), woke AS ( \
-                SELECT pg_notify('{WORK_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM made) \
+                SELECT pg_notify('{DELIVERY_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM made) \
              ), published AS ( \
                 SELECT pg_notify('{FEED_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM marked) \
              ) \
@@ -326,7 +326,7 @@ impl DeliveryQueue for PgStorage {
                 WHERE d.id = r.id AND d.lease_token = r.lease \
                 RETURNING 1 \
              ) \
-             SELECT pg_notify('{WORK_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM released)"
+             SELECT pg_notify('{DELIVERY_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM released)"
         );
         bounded(self.deadline, self.db.query_all_raw(sql.into_statement(text))).await?;
         Ok(())
@@ -386,7 +386,7 @@ impl DeliveryQueue for PgStorage {
                 FROM target t WHERE d.id = t.id AND t.status IN ('failed', 'dead') \
                 RETURNING {returning} \
              ), woke AS ( \
-                SELECT pg_notify('{WORK_CHANNEL}', '') FROM revived \
+                SELECT pg_notify('{DELIVERY_CHANNEL}', '') FROM revived \
              ) \
              SELECT t.status AS before, (SELECT count(*) FROM woke) AS woke, {columns} \
              FROM target t LEFT JOIN revived u ON u.id = t.id"

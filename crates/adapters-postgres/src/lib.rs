@@ -35,8 +35,8 @@ mod work_signal;
 
 pub use error::map_db_err;
 pub use migration::{Migrator, migrate};
-pub use outbox::{FEED_CHANNEL, WORK_CHANNEL};
+pub use outbox::{DELIVERY_CHANNEL, FEED_CHANNEL, WORK_CHANNEL};
 pub use seed::{PgSeeder, SEED_BATCH};
 pub use storage::{PgSettings, PgStorage, connect, connect_pool};
 pub use tx::PgTransaction;
-pub use work_signal::{PgFeedSignal, PgWorkSignal};
+pub use work_signal::{PgChannelSignal, PgWorkSignal};

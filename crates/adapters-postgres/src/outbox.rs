@@ -19,8 +19,13 @@ use crate::rows::{build, stmt, task_columns, tasks};
 use crate::storage::PgStorage;
 use crate::tx::PgTransaction;
 
-/// The channel every append notifies, on commit, to wake the workers (`LISTEN taskflow_work`).
+/// The channel every append notifies, on commit, to wake the workers' relays (`LISTEN taskflow_work`).
 pub const WORK_CHANNEL: &str = "taskflow_work";
+
+/// The channel notified, on commit, when deliveries are made or made due again (a relay that fanned events out to
+/// webhooks, a release, a retry), to wake the workers' senders (`LISTEN taskflow_deliveries`). Apart from
+/// [`WORK_CHANNEL`], so that a committed task wakes no sender when no webhook wants its event.
+pub const DELIVERY_CHANNEL: &str = "taskflow_deliveries";
 
 /// The channel every relay that published events notifies, on commit, to wake live event streams
 /// (`LISTEN taskflow_events`).

@@ -1,7 +1,8 @@
-//! [`PgWorkSignal`]: wakes background workers on `NOTIFY taskflow_work`, which the statements that make work
-//! (appending events, relaying, releasing, retrying, the overdue scan) send from inside their transaction, so that
-//! a wake-up arrives only once the work is committed, on every instance. The same listener wakes the instance's live
-//! event streams ([`PgFeedSignal`]) on `NOTIFY taskflow_events`, which a relay sends when it published events.
+//! [`PgWorkSignal`]: wakes background workers on PostgreSQL notifications, which the statements that make work send
+//! from inside their transaction, so that a wake-up arrives only once the work is committed, on every instance:
+//! relays on `taskflow_work` (events appended: a task changed, the overdue scan), senders on `taskflow_deliveries`
+//! (a relay made deliveries, a release or a retry made them due), live event streams on `taskflow_events` (a relay
+//! published events). One listener serves all three ([`PgChannelSignal`] for the last two).
 //!
 //! It listens on ONE dedicated connection (a pool of its own with one connection, made with the storage pool's
 //! connection options), never on a pooled one: a pooled connection would be handed to other statements, and a
@@ -16,7 +17,7 @@ use taskflow_application::ports::WorkSignal;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::outbox::{FEED_CHANNEL, WORK_CHANNEL};
+use crate::outbox::{DELIVERY_CHANNEL, FEED_CHANNEL, WORK_CHANNEL};
 use crate::storage::PgStorage;
 
 /// The first wait before reconnecting after a failure; it doubles up to [`MAX_BACKOFF`].
@@ -28,17 +29,32 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Wakes workers on PostgreSQL notifications; clones share one listener. The listening task ends when the
 /// shutdown token given to [`PgWorkSignal::listen`] is cancelled or when the last clone is dropped.
+///
+/// As a [`WorkSignal`] it wakes the relays (`taskflow_work`: events appended); [`PgWorkSignal::deliveries`] and
+/// [`PgWorkSignal::feed`] are the signals of the other channels, on the same connection.
 #[derive(Clone)]
 pub struct PgWorkSignal {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    /// Workers.
+    /// Relays: events were appended.
     work: Notify,
-    /// Live event streams.
+    /// Senders: deliveries were made or made due.
+    deliveries: Notify,
+    /// Live event streams: events were published.
     feed: Notify,
     stop: CancellationToken,
+}
+
+impl Inner {
+    fn notify(&self, channel: Channel) -> &Notify {
+        match channel {
+            Channel::Work => &self.work,
+            Channel::Deliveries => &self.deliveries,
+            Channel::Feed => &self.feed,
+        }
+    }
 }
 
 impl Drop for Inner {
@@ -62,15 +78,22 @@ impl PgWorkSignal {
     pub fn listen(storage: &PgStorage, shutdown: &CancellationToken) -> Self {
         let options = (*storage.connection().get_postgres_connection_pool().connect_options()).clone();
         let stop = shutdown.child_token();
-        let inner = Arc::new(Inner { work: Notify::new(), feed: Notify::new(), stop: stop.clone() });
+        let inner =
+            Arc::new(Inner { work: Notify::new(), deliveries: Notify::new(), feed: Notify::new(), stop: stop.clone() });
         tokio::spawn(run(options, Arc::downgrade(&inner), stop));
         Self { inner }
     }
 
-    /// The signal of published events, on the same listening connection.
+    /// The signal of deliveries made or made due (`taskflow_deliveries`), on the same listening connection.
     #[must_use]
-    pub fn feed(&self) -> PgFeedSignal {
-        PgFeedSignal { inner: Arc::clone(&self.inner) }
+    pub fn deliveries(&self) -> PgChannelSignal {
+        PgChannelSignal { inner: Arc::clone(&self.inner), channel: Channel::Deliveries }
+    }
+
+    /// The signal of published events (`taskflow_events`), on the same listening connection.
+    #[must_use]
+    pub fn feed(&self) -> PgChannelSignal {
+        PgChannelSignal { inner: Arc::clone(&self.inner), channel: Channel::Feed }
     }
 }
 
@@ -80,21 +103,26 @@ impl WorkSignal for PgWorkSignal {
     }
 }
 
-/// Wakes live event streams on `NOTIFY taskflow_events`; made by [`PgWorkSignal::feed`], sharing its listener.
+/// The wake-ups of one channel but the relays': made by [`PgWorkSignal::deliveries`] and [`PgWorkSignal::feed`],
+/// sharing its listener.
 #[derive(Clone)]
-pub struct PgFeedSignal {
+pub struct PgChannelSignal {
     inner: Arc<Inner>,
+    channel: Channel,
 }
 
-impl std::fmt::Debug for PgFeedSignal {
+impl std::fmt::Debug for PgChannelSignal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgFeedSignal").field("stopped", &self.inner.stop.is_cancelled()).finish()
+        f.debug_struct("PgChannelSignal")
+            .field("channel", &self.channel)
+            .field("stopped", &self.inner.stop.is_cancelled())
+            .finish()
     }
 }
 
-impl WorkSignal for PgFeedSignal {
+impl WorkSignal for PgChannelSignal {
     fn wait(&self) -> BoxFuture<'_, ()> {
-        listen(&self.inner.feed)
+        listen(self.inner.notify(self.channel))
     }
 }
 
@@ -105,23 +133,34 @@ fn listen(notify: &Notify) -> BoxFuture<'_, ()> {
     notified
 }
 
-/// Which waiters a notification is for.
-#[derive(Clone, Copy)]
-enum Wake {
+/// The channels listened to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
     Work,
+    Deliveries,
     Feed,
-    /// Both: after (re)connecting, since notifications sent while nobody listened are lost.
-    All,
 }
 
-/// Wakes the waiters of `which`; `false` once the signal was dropped (the task should end).
-fn wake(signal: &Weak<Inner>, which: Wake) -> bool {
-    let Some(inner) = signal.upgrade() else { return false };
-    if matches!(which, Wake::Work | Wake::All) {
-        inner.work.notify_waiters();
+impl Channel {
+    const ALL: [Self; 3] = [Self::Work, Self::Deliveries, Self::Feed];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Work => WORK_CHANNEL,
+            Self::Deliveries => DELIVERY_CHANNEL,
+            Self::Feed => FEED_CHANNEL,
+        }
     }
-    if matches!(which, Wake::Feed | Wake::All) {
-        inner.feed.notify_waiters();
+}
+
+/// Wakes the waiters of `channel`, or of every channel with `None` (after (re)connecting, since notifications sent
+/// while nobody listened are lost); `false` once the signal was dropped (the task should end).
+fn wake(signal: &Weak<Inner>, channel: Option<Channel>) -> bool {
+    let Some(inner) = signal.upgrade() else { return false };
+    for c in Channel::ALL {
+        if channel.is_none_or(|only| only == c) {
+            inner.notify(c).notify_waiters();
+        }
     }
     true
 }
@@ -138,7 +177,7 @@ async fn connect(options: PgConnectOptions) -> Result<PgListener, sea_orm::sqlx:
     let mut listener = PgListener::connect_with(&pool).await?;
     // The pool is this listener's alone; nobody closes it but the drop of the listener.
     listener.ignore_pool_close_event(true);
-    listener.listen_all([WORK_CHANNEL, FEED_CHANNEL]).await?;
+    listener.listen_all(Channel::ALL.map(Channel::name)).await?;
     Ok(listener)
 }
 
@@ -153,7 +192,7 @@ async fn run(options: PgConnectOptions, signal: Weak<Inner>, stop: CancellationT
             Ok(Ok(mut listener)) => {
                 backoff = MIN_BACKOFF;
                 // Notifications sent while nobody listened are lost: wake everyone to look for themselves.
-                if !wake(&signal, Wake::All) {
+                if !wake(&signal, None) {
                     return;
                 }
                 loop {
@@ -165,11 +204,8 @@ async fn run(options: PgConnectOptions, signal: Weak<Inner>, stop: CancellationT
                         // A notification, or (`None`) the connection was lost and made again: some may have been
                         // missed.
                         Ok(notification) => {
-                            let which = match notification {
-                                Some(n) if n.channel() == WORK_CHANNEL => Wake::Work,
-                                Some(n) if n.channel() == FEED_CHANNEL => Wake::Feed,
-                                _ => Wake::All,
-                            };
+                            let which =
+                                notification.and_then(|n| Channel::ALL.into_iter().find(|c| c.name() == n.channel()));
                             if !wake(&signal, which) {
                                 return;
                             }

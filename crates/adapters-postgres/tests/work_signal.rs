@@ -1,5 +1,6 @@
-//! `PgWorkSignal`: workers wake on `NOTIFY taskflow_work` (sent by the statements that make work, on commit), after
-//! the listening connection is lost and made again, and the listener goes away with its shutdown token.
+//! `PgWorkSignal`: relays wake on `NOTIFY taskflow_work` and senders on `NOTIFY taskflow_deliveries` (sent by the
+//! statements that make such work, on commit), a task commit does not wake the senders, waiters wake after the
+//! listening connection is lost and made again, and the listener goes away with its shutdown token.
 
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 /// How long a test waits for an effect before failing.
 const DEADLINE: Duration = Duration::from_secs(10);
 
-fn waiter(signal: &PgWorkSignal) -> JoinHandle<()> {
+fn waiter(signal: &(impl WorkSignal + Clone + 'static)) -> JoinHandle<()> {
     let signal = signal.clone();
     tokio::spawn(async move { signal.wait().await })
 }
@@ -66,7 +67,33 @@ async fn notify(s: &PgStorage) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_that_makes_deliveries_wakes_waiting_workers() {
+async fn a_task_commit_wakes_waiting_relays_and_not_senders() {
+    // Arrange
+    let s = fresh_storage().await;
+    let shutdown = CancellationToken::new();
+    let signal = PgWorkSignal::listen(&s, &shutdown);
+    until_listeners(&s, |pids| pids.len() == 1).await;
+    let ann = user("ann");
+    let t = task(ann.id(), at(0));
+    let tx = s.begin().await.expect("begin");
+    tx.users().insert(&ann).await.expect("user");
+    tx.commit().await.expect("commit");
+    let mut sender = waiter(&signal.deliveries());
+
+    // Act + Assert: an appended event (a task change) wakes the relays, on commit.
+    wakes(waiter(&signal), || async {
+        let tx = s.begin().await.expect("begin");
+        tx.outbox().append(&[event(TaskEventKind::Updated, &t)]).await.expect("append");
+        tx.commit().await.expect("commit");
+    })
+    .await;
+    let woken = tokio::time::timeout(Duration::from_millis(300), &mut sender).await;
+    assert!(woken.is_err(), "an appended event makes no delivery: the senders sleep on");
+    shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_makes_deliveries_wakes_waiting_senders() {
     // Arrange: events committed before anyone waits, so only the relay's notification can wake the waiter.
     let s = fresh_storage().await;
     let shutdown = CancellationToken::new();
@@ -82,7 +109,7 @@ async fn a_relay_that_makes_deliveries_wakes_waiting_workers() {
     s.insert(&webhook(ann.id(), &TaskEventKind::ALL, at(0))).await.expect("webhook");
 
     // Act and Assert
-    wakes(waiter(&signal), || async {
+    wakes(waiter(&signal.deliveries()), || async {
         s.relay(1, at(1)).await.expect("relay");
     })
     .await;

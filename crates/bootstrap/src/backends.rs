@@ -70,8 +70,10 @@ pub struct JobPorts {
     pub overdue: Arc<dyn OverdueScan>,
     /// The scheduler role.
     pub lease: Arc<dyn JobLease>,
-    /// Wake-ups on new work.
+    /// Wake-ups of the relay: events appended.
     pub signal: Arc<dyn WorkSignal>,
+    /// Wake-ups of the sender: deliveries made or made due.
+    pub delivery_signal: Arc<dyn WorkSignal>,
     /// The receivers' circuit breakers, shared by every instance.
     pub breakers: Arc<dyn BreakerStore>,
     /// Posts deliveries (and vets webhook URLs).
@@ -116,7 +118,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
             let store = InMemoryStore::new();
             let (signal, breakers): (Arc<dyn WorkSignal>, Arc<dyn BreakerStore>) =
                 (Arc::new(store.clone()), Arc::new(InMemoryBreakers::new()));
-            let signals = Signals { work: signal, feed: Arc::new(store.feed_signal()) };
+            let signals = Signals {
+                work: signal,
+                deliveries: Arc::new(store.delivery_signal()),
+                feed: Arc::new(store.feed_signal()),
+            };
             Data::over(Storage::Memory(store.clone()), Arc::new(store), signals, breakers, sender)
         }
         Some(url) => {
@@ -130,7 +136,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Backends> {
             tracing::info!(max_connections = settings.max_connections, "connected to PostgreSQL");
             // The listener ends when the last handle is dropped.
             let listener = PgWorkSignal::listen(&pg, &tokio_util::sync::CancellationToken::new());
-            let signals = Signals { feed: Arc::new(listener.feed()), work: Arc::new(listener) };
+            let signals = Signals {
+                deliveries: Arc::new(listener.deliveries()),
+                feed: Arc::new(listener.feed()),
+                work: Arc::new(listener),
+            };
             let breakers: Arc<dyn BreakerStore> = Arc::new(pg.clone());
             Data::over(Storage::Postgres(pg.clone()), Arc::new(pg), signals, breakers, sender)
         }
@@ -251,9 +261,10 @@ struct Data {
     health: Arc<dyn HealthProbe>,
 }
 
-/// The wake-ups of one store: workers', and live event streams'.
+/// The wake-ups of one store: relays', senders', and live event streams'.
 struct Signals {
     work: Arc<dyn WorkSignal>,
+    deliveries: Arc<dyn WorkSignal>,
     feed: Arc<dyn WorkSignal>,
 }
 
@@ -296,6 +307,7 @@ impl Data {
                 overdue: store.clone(),
                 lease: store.clone(),
                 signal: signals.work,
+                delivery_signal: signals.deliveries,
                 breakers,
                 sender,
             },

@@ -1,6 +1,8 @@
 //! The background worker: relays the outbox into deliveries, attempts deliveries with bounded concurrency (overall
 //! and per receiver), and runs the periodic jobs when this instance holds the scheduler role. Woken by the store's
-//! [`WorkSignal`] (PostgreSQL `LISTEN/NOTIFY`, or in process) with a slow fallback poll.
+//! [`WorkSignal`]s (PostgreSQL `LISTEN/NOTIFY`, or in process) with a slow fallback poll: the relay when events are
+//! appended, the sender when deliveries are made or made due (so a task change that no webhook wants costs the
+//! sender nothing, on any instance).
 //!
 //! On stop: no new claims; attempts in flight get the grace period, then are aborted and their claims released
 //! (due again at once, no attempt spent); the scheduler role is given up.
@@ -51,8 +53,10 @@ pub struct Worker {
     pub dispatcher: Dispatcher,
     /// The relay and the periodic jobs.
     pub maintenance: Maintenance,
-    /// Wake-ups from the store.
+    /// Wake-ups of the relay: events appended.
     pub signal: Arc<dyn WorkSignal>,
+    /// Wake-ups of the sender: deliveries made or made due, by this instance or another.
+    pub delivery_signal: Arc<dyn WorkSignal>,
     /// Bounds and timings.
     pub limits: WorkerLimits,
 }
@@ -265,7 +269,7 @@ fn known_empty(skip: &[WebhookId], nothing_beyond: Option<&Vec<WebhookId>>) -> b
 /// delivery in its receiver's line at once, and the attempts that end during one `finish` are recorded together by
 /// the next (the busier the worker, the larger the batches).
 async fn dispatch_loop(worker: Worker, deliveries_ready: Arc<Notify>, stop: CancellationToken) {
-    let Worker { dispatcher, signal, limits, .. } = worker;
+    let Worker { dispatcher, delivery_signal: signal, limits, .. } = worker;
     let mut slots = Slots { set: JoinSet::new(), in_flight: HashMap::new(), waiting: HashMap::new(), limits };
     let mut done: Vec<Attempted> = Vec::new();
     let mut record: Option<(Recording, usize)> = None;
@@ -479,6 +483,7 @@ pub fn from_config(backends: &crate::backends::Backends, config: &crate::config:
         dispatcher,
         maintenance,
         signal: Arc::clone(&ports.signal),
+        delivery_signal: Arc::clone(&ports.delivery_signal),
         limits: WorkerLimits {
             max_in_flight: config.webhook_max_in_flight as usize,
             per_receiver: config.webhook_max_in_flight_per_receiver as usize,

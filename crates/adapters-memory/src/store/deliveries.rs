@@ -109,7 +109,7 @@ impl DeliveryQueue for InMemoryStore {
         }
         drop(tables);
         if deliveries > 0 {
-            self.shared.work.notify_waiters();
+            self.shared.deliveries.notify_waiters();
         }
         if !events.is_empty() {
             self.shared.feed.notify_waiters();
@@ -213,7 +213,7 @@ impl DeliveryQueue for InMemoryStore {
             }
         }
         if released > 0 {
-            self.shared.work.notify_waiters();
+            self.shared.deliveries.notify_waiters();
         }
         Ok(())
     }
@@ -260,7 +260,7 @@ impl DeliveryQueue for InMemoryStore {
             row.lease = None;
             RetryOutcome::Retried(row.delivery.clone())
         };
-        self.shared.work.notify_waiters();
+        self.shared.deliveries.notify_waiters();
         Ok(Some(outcome))
     }
 

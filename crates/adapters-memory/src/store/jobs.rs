@@ -50,27 +50,39 @@ impl WorkSignal for InMemoryStore {
     }
 }
 
-/// Wakes the live event streams when a relay publishes events (see [`InMemoryStore::feed_signal`]).
+/// The wake-ups of one of the store's signals but the relays' (see [`InMemoryStore::delivery_signal`] and
+/// [`InMemoryStore::feed_signal`]).
 #[derive(Clone)]
-pub struct InMemoryFeedSignal(InMemoryStore);
+pub struct InMemorySignal {
+    store: InMemoryStore,
+    feed: bool,
+}
 
-impl std::fmt::Debug for InMemoryFeedSignal {
+impl std::fmt::Debug for InMemorySignal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("InMemoryFeedSignal")
+        f.write_str(if self.feed { "InMemorySignal(feed)" } else { "InMemorySignal(deliveries)" })
     }
 }
 
 impl InMemoryStore {
+    /// The signal that wakes senders when a relay of this store makes deliveries, or a release or a retry makes
+    /// them due. (The store itself, as a [`WorkSignal`], wakes relays when events are appended.)
+    #[must_use]
+    pub fn delivery_signal(&self) -> InMemorySignal {
+        InMemorySignal { store: self.clone(), feed: false }
+    }
+
     /// The signal that wakes live event streams when a relay of this store publishes events.
     #[must_use]
-    pub fn feed_signal(&self) -> InMemoryFeedSignal {
-        InMemoryFeedSignal(self.clone())
+    pub fn feed_signal(&self) -> InMemorySignal {
+        InMemorySignal { store: self.clone(), feed: true }
     }
 }
 
-impl WorkSignal for InMemoryFeedSignal {
+impl WorkSignal for InMemorySignal {
     fn wait(&self) -> BoxFuture<'_, ()> {
-        listen(&self.0.shared.feed)
+        let shared = &self.store.shared;
+        listen(if self.feed { &shared.feed } else { &shared.deliveries })
     }
 }
 

@@ -33,7 +33,7 @@ use taskflow_domain::ports::{Transaction, UnitOfWork};
 
 use crate::time::Elapsed;
 use idempotency::IdempotencyTable;
-pub use jobs::InMemoryFeedSignal;
+pub use jobs::InMemorySignal;
 use refresh::RefreshTable;
 use tables::Tables;
 pub use transaction::InMemoryTransaction;
@@ -55,9 +55,10 @@ pub(crate) struct Shared {
     pub(crate) refresh: Mutex<RefreshTable>,
     pub(crate) idempotency: Mutex<IdempotencyTable>,
     pub(crate) time: Elapsed,
-    /// Wakes background workers: signalled when a commit appends events, a relay makes deliveries, or a release
-    /// or retry makes deliveries due.
+    /// Wakes the workers' relays: signalled when a commit (or the overdue scan) appends events.
     pub(crate) work: tokio::sync::Notify,
+    /// Wakes the workers' senders: signalled when a relay makes deliveries, or a release or retry makes them due.
+    pub(crate) deliveries: tokio::sync::Notify,
     /// Wakes live event streams: signalled when a relay publishes events.
     pub(crate) feed: tokio::sync::Notify,
     /// The named roles of [`taskflow_application::ports::JobLease`].
