@@ -70,7 +70,10 @@ impl LiveEvents {
             None => None,
             Some(raw) => Some(self.resume_point(raw).await?),
         };
-        let subscription = self.subscribe(viewer, on_slow)?;
+        // While no stream is open the hub reads nothing and may stand behind the feed: the first stream starts from
+        // where the feed stands now.
+        let head = if self.open_streams() == 0 { Some(self.feed.head().await?) } else { None };
+        let subscription = self.subscribe(viewer, on_slow, head)?;
         let registered = subscription.at;
         let owner = match viewer.actor.task_scope() {
             TaskScope::All => None,

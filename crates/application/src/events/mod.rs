@@ -251,20 +251,15 @@ impl LiveEvents {
     }
 
     /// Reads the events published since the last poll and pushes them to the streams; returns how many were read.
-    /// Meant to be called by one task at a time (the instance's hub loop).
+    /// With no stream open it reads nothing. Meant to be called by one task at a time (the instance's hub loop).
     ///
     /// # Errors
     /// The feed's, when it cannot be read; the hub stays where it was, and the next poll reads the same events.
     pub async fn poll(&self) -> Result<usize, RepoError> {
         if self.lock().count == 0 {
-            // Nobody to push to: move to the head without reading the events. A stream that opens meanwhile is
-            // registered at the old position and is owed what follows it, so the hub moves only if none did.
-            let head = self.feed.head().await?;
-            let mut hub = self.lock();
-            if let (0, Phase::Open(at)) = (hub.count, hub.phase) {
-                hub.phase = Phase::Open(head.max(at));
-                return Ok(0);
-            }
+            // Nobody to push to: nothing to read, not even the head (a wake-up comes with every publication). The
+            // first stream to open moves the hub to where the feed stands then (`subscribe`).
+            return Ok(0);
         }
         let mut read = 0;
         loop {
@@ -312,12 +307,27 @@ impl LiveEvents {
     }
 
     /// Registers a stream for `viewer`: every event published after the returned position will be pushed to it.
-    fn subscribe(self: &Arc<Self>, viewer: Viewer, on_slow: Option<OnSlow>) -> Result<Subscription, AppError> {
+    /// `head` is where the feed stood a moment ago, read because no stream was open: a hub with no stream reads
+    /// nothing and stands behind the feed, so the first stream moves it there.
+    fn subscribe(
+        self: &Arc<Self>,
+        viewer: Viewer,
+        on_slow: Option<OnSlow>,
+        head: Option<FeedPosition>,
+    ) -> Result<Subscription, AppError> {
         let mut hub = self.lock();
         let at = match hub.phase {
             Phase::Open(at) => at,
             Phase::Starting => return Err(AppError::Busy("live events are starting")),
             Phase::Closed => return Err(AppError::Busy("this instance is shutting down")),
+        };
+        // Only while no stream is open: otherwise the hub is pushing from `at`, and so must this stream.
+        let at = match head {
+            Some(head) if hub.count == 0 && head > at => {
+                hub.phase = Phase::Open(head);
+                head
+            }
+            _ => at,
         };
         if hub.count >= self.settings.max_streams {
             return Err(AppError::Busy("this instance holds as many event streams as it may"));

@@ -214,15 +214,17 @@ async fn a_last_event_id_that_is_not_a_published_event_is_refused() {
     assert_eq!(hub.open_streams(), 0, "a refused open registers nothing");
 }
 
-/// A feed that counts the events reads made through it.
+/// A feed that counts the reads made through it: of events, and of the head.
 struct CountingFeed {
     inner: taskflow_adapters_memory::InMemoryStore,
     reads: AtomicUsize,
+    heads: AtomicUsize,
 }
 
 #[async_trait::async_trait]
 impl EventFeed for CountingFeed {
     async fn head(&self) -> Result<taskflow_domain::ports::FeedPosition, taskflow_domain::RepoError> {
+        self.heads.fetch_add(1, Ordering::SeqCst);
         self.inner.head().await
     }
 
@@ -249,19 +251,25 @@ impl EventFeed for CountingFeed {
 }
 
 #[tokio::test]
-async fn with_no_stream_open_the_hub_only_follows_the_head() {
+async fn with_no_stream_open_the_hub_reads_nothing_and_a_first_stream_starts_at_the_head() {
     let w = world();
-    let feed = Arc::new(CountingFeed { inner: w.store.clone(), reads: AtomicUsize::new(0) });
+    let feed =
+        Arc::new(CountingFeed { inner: w.store.clone(), reads: AtomicUsize::new(0), heads: AtomicUsize::new(0) });
     let hub = Arc::new(LiveEvents::new(feed.clone(), Arc::clone(&w.deps.revoked_users), LiveSettings::default()));
     hub.start().await.unwrap();
     let (_, alice) = w.user("alice@example.com").await;
     hub.poll().await.unwrap();
-    create(&w, &hub, alice, "unseen").await;
-    hub.poll().await.unwrap();
+    for title in ["unseen 1", "unseen 2", "unseen 3"] {
+        create(&w, &hub, alice, title).await;
+    }
     assert_eq!(feed.reads.load(Ordering::SeqCst), 0, "no events read while nobody listens, news or not");
+    assert_eq!(feed.heads.load(Ordering::SeqCst), 1, "nor the head, but once at the start");
 
-    // A stream opened now gets what follows, not what came before.
+    // A stream opened now gets what follows, not what came before; a second one costs no head read.
     let mut stream = open(&hub, viewer(&w, alice), None).await;
+    let mut second = open(&hub, viewer(&w, alice), None).await;
     let next = create(&w, &hub, alice, "seen").await;
     assert_eq!(ready(&mut stream), (vec![next], false));
+    assert_eq!(ready(&mut second), (vec![next], false));
+    assert_eq!(feed.heads.load(Ordering::SeqCst), 2, "the first stream read the head; the second did not");
 }
