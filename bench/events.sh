@@ -19,8 +19,9 @@
 # Usage: bench/events.sh [streams=10000] [users=100]
 #   Environment: LATENCY_STREAMS (1000), LATENCY_RATE (200), LATENCY_SECS (20), DRAIN_SECS (30: how long b waits for
 #   events still missing once the writer is done), C_STREAMS (1000), ROUNDS (3), WARMUP (1), SECS and CONNS (wrk's,
-#   10 and 32), C_ON_A (1: c also with the streams on A), PARTS ("a b c"), PORT_A (3212), PORT_B (3211), SETTLE_SECS
-#   (3: pause before reading memory), KEEP_DB=1 (leave the database for a look afterwards).
+#   10 and 32), C_ON_A (1: c also with the streams on A), C_PAUSE (0; 1: c's stream client is stopped while wrk runs
+#   and reads what it was sent afterwards), PARTS ("a b c"), PORT_A (3212), PORT_B (3211), SETTLE_SECS (3: pause
+#   before reading memory), KEEP_DB=1 (leave the database for a look afterwards).
 set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in bench/
 cd "$(dirname "$0")/.."
@@ -36,6 +37,7 @@ ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-10}
 CONNS=${CONNS:-32}
 C_ON_A=${C_ON_A:-1}
+C_PAUSE=${C_PAUSE:-0}
 PARTS=${PARTS:-a b c}
 SETTLE=${SETTLE_SECS:-3}
 PA=${PORT_A:-3212}
@@ -136,7 +138,8 @@ stop_client() { # -> END_LINE (hold mode)
 }
 
 echo "streams=$STREAMS users=$USERS latency: $LATENCY_STREAMS streams, ${LATENCY_RATE}/s for ${LATENCY_SECS}s;" \
-  "c: $C_STREAMS streams, wrk -c$CONNS ${SECS}s, rounds=$ROUNDS, on A too: $C_ON_A; open files $NOFILE;" \
+  "c: $C_STREAMS streams, wrk -c$CONNS ${SECS}s, rounds=$ROUNDS, on A too: $C_ON_A, client paused: $C_PAUSE;" \
+  "open files $NOFILE;" \
   "load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
@@ -256,7 +259,12 @@ if [[ " $PARTS " == *" c "* ]]; then
     pg=$(pg_backends); tasks0=$(task_count)
     t0=$(now); a0=$(cpu_ticks "$A_PID"); b0=$(cpu_ticks "$B_PID"); c0=$(cpu_ticks $client); p0=$(cpu_ticks $pg)
     m0=$(machine_busy)
+    # C_PAUSE=1: the stream client is stopped while wrk runs (the kernel keeps receiving its streams' frames into the
+    # sockets' buffers) and reads them after, so the run measures what the streams cost the server and not the
+    # client's reading on the same cores; the events are counted all the same.
+    if [ -n "$port" ] && [ "$C_PAUSE" = 1 ]; then kill -STOP "$CLIENT_PID"; fi
     read -r rps wrk_ticks <<<"$(wrk_run)"
+    if [ -n "$port" ] && [ "$C_PAUSE" = 1 ]; then kill -CONT "$CLIENT_PID"; fi
     local t1 a1 b1 c1 p1 m1 created events="" 
     t1=$(now); a1=$(cpu_ticks "$A_PID"); b1=$(cpu_ticks "$B_PID"); c1=$(cpu_ticks $client); p1=$(cpu_ticks $pg)
     m1=$(machine_busy)
