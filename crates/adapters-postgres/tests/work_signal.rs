@@ -11,8 +11,10 @@ use taskflow_application::ports::WorkSignal;
 use taskflow_contract_tests::fixtures::{at, task, user};
 use taskflow_contract_tests::storage::event;
 use taskflow_contract_tests::webhooks::webhook;
-use taskflow_domain::events::TaskEventKind;
+use taskflow_domain::events::{DomainEvent, TaskEventKind};
 use taskflow_domain::ports::{DeliveryQueue, UnitOfWork, WebhookRepository};
+use taskflow_domain::task::Task;
+use taskflow_domain::user::User;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -66,9 +68,10 @@ async fn notify(s: &PgStorage) {
     s.connection().execute_unprepared("SELECT pg_notify('taskflow_work', '')").await.expect("notify");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_task_commit_wakes_waiting_relays_and_not_senders() {
-    // Arrange
+/// A fresh database whose signal listens, where the user `ann` was committed with `events(t)` for a task `t` of hers.
+async fn listening(
+    events: impl FnOnce(&Task) -> Vec<DomainEvent>,
+) -> (PgStorage, CancellationToken, PgWorkSignal, User, Task) {
     let s = fresh_storage().await;
     let shutdown = CancellationToken::new();
     let signal = PgWorkSignal::listen(&s, &shutdown);
@@ -77,7 +80,15 @@ async fn a_task_commit_wakes_waiting_relays_and_not_senders() {
     let t = task(ann.id(), at(0));
     let tx = s.begin().await.expect("begin");
     tx.users().insert(&ann).await.expect("user");
+    tx.outbox().append(&events(&t)).await.expect("append");
     tx.commit().await.expect("commit");
+    (s, shutdown, signal, ann, t)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_commit_wakes_waiting_relays_and_not_senders() {
+    // Arrange
+    let (s, shutdown, signal, _, t) = listening(|_| Vec::new()).await;
     let mut sender = waiter(&signal.deliveries());
 
     // Act + Assert: an appended event (a task change) wakes the relays, on commit.
@@ -95,17 +106,8 @@ async fn a_task_commit_wakes_waiting_relays_and_not_senders() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_that_makes_deliveries_wakes_waiting_senders() {
     // Arrange: events committed before anyone waits, so only the relay's notification can wake the waiter.
-    let s = fresh_storage().await;
-    let shutdown = CancellationToken::new();
-    let signal = PgWorkSignal::listen(&s, &shutdown);
-    until_listeners(&s, |pids| pids.len() == 1).await;
-    let ann = user("ann");
-    let t = task(ann.id(), at(0));
-    let tx = s.begin().await.expect("begin");
-    tx.users().insert(&ann).await.expect("user");
-    let events: Vec<_> = (0..200).map(|_| event(TaskEventKind::Updated, &t)).collect();
-    tx.outbox().append(&events).await.expect("append");
-    tx.commit().await.expect("commit");
+    let (s, shutdown, signal, ann, _) =
+        listening(|t| (0..200).map(|_| event(TaskEventKind::Updated, t)).collect()).await;
     s.insert(&webhook(ann.id(), &TaskEventKind::ALL, at(0))).await.expect("webhook");
 
     // Act and Assert
