@@ -230,3 +230,57 @@ fn rows_read(node: &serde_json::Value, table: &str) -> u64 {
     let children = node.get("Plans").map_or(0, |c| rows_read(c, table));
     own + children
 }
+
+/// `n_tup_hot_upd` of `webhook_deliveries`, once the statistics show at least `want` (PostgreSQL publishes a
+/// backend's counts when its transaction ends, or within about 10 s), or what they show after 15 s.
+async fn hot_updates(s: &PgStorage, want: i64) -> i64 {
+    let sql = "SELECT n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'webhook_deliveries'";
+    let started = std::time::Instant::now();
+    loop {
+        let row = s.connection().query_one_raw(Statement::from_string(s.connection().get_database_backend(), sql));
+        let n: i64 = row.await.expect("pg_stat_user_tables").expect("a row").try_get("", "n_tup_hot_upd").expect("n");
+        if n >= want || started.elapsed() > std::time::Duration::from_secs(15) {
+            return n;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_writes_only_the_lease_so_that_its_update_is_heap_only() {
+    // Arrange: three due deliveries.
+    let (s, _) = fresh_storage_counting().await;
+    let ann = stored_users(&s, 1).await.remove(0);
+    let hook = webhook(ann.id(), &TaskEventKind::ALL, at(0));
+    s.insert(&hook).await.expect("webhook");
+    let t = task(ann.id(), at(0));
+    let tx = s.begin().await.expect("begin");
+    tx.tasks().insert(&t).await.expect("task");
+    let events: Vec<_> = (0..3).map(|_| event(TaskEventKind::Updated, &t)).collect();
+    tx.outbox().append(&events).await.expect("append");
+    tx.commit().await.expect("commit");
+    s.relay(10, at(1)).await.expect("relay");
+    let due_times = "SELECT string_agg(next_attempt_at::text, ',' ORDER BY id) AS due FROM webhook_deliveries";
+    let read_due = || async {
+        let row =
+            s.connection().query_one_raw(Statement::from_string(s.connection().get_database_backend(), due_times));
+        row.await.expect("select").expect("a row").try_get::<String>("", "due").expect("due")
+    };
+    let before = read_due().await;
+    let hot_before = hot_updates(&s, 0).await;
+
+    // Act
+    let claims = s.claim(10, at(1), TimeDelta::minutes(1)).await.expect("claim");
+
+    // Assert: the due times stay (no indexed column changes), the updates stay on their pages, and owners see
+    // the lease's expiry as the next attempt.
+    assert_eq!(claims.len(), 3);
+    assert_eq!(read_due().await, before, "a claim does not move the due time");
+    assert_eq!(hot_updates(&s, hot_before + 3).await - hot_before, 3, "each claimed row updated heap-only");
+    let (listed, _) = DeliveryQueue::list(&s, hook.id(), None, PageRequest { page: 1, limit: 10 }).await.expect("list");
+    let expiry = at(1) + TimeDelta::minutes(1);
+    assert!(listed.iter().all(|d| d.next_attempt_at == Some(expiry)), "{listed:?}");
+    let meanwhile = at(1) + TimeDelta::seconds(59);
+    assert!(s.claim(10, meanwhile, TimeDelta::minutes(1)).await.expect("claim").is_empty(), "leased: not due again");
+    assert_eq!(s.claim(10, expiry, TimeDelta::minutes(1)).await.expect("claim").len(), 3, "due once it expires");
+}

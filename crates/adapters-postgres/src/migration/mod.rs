@@ -19,6 +19,7 @@ mod m20261130_000008_webhooks;
 mod m20261130_000009_webhook_breakers;
 mod m20261130_000010_event_feed;
 mod m20261130_000011_claim_by_receiver;
+mod m20261130_000012_hot_claims;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_webhook_breakers::Migration),
             Box::new(m20261130_000010_event_feed::Migration),
             Box::new(m20261130_000011_claim_by_receiver::Migration),
+            Box::new(m20261130_000012_hot_claims::Migration),
         ]
     }
 }
