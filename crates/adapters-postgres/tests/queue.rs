@@ -13,9 +13,23 @@ use taskflow_contract_tests::webhooks::webhook;
 use taskflow_domain::events::TaskEventKind;
 use taskflow_domain::ports::{AttemptRecord, DeliveryQueue, OverdueScan, UnitOfWork, WebhookRepository};
 use taskflow_domain::query::PageRequest;
-use taskflow_domain::webhook::{AttemptOutcome, FailureClass};
+use taskflow_domain::webhook::{AttemptOutcome, FailureClass, Webhook};
 
 use support::{seed, stored_users};
+
+/// A webhook of a new user, and three `task.updated` events of a task of hers, committed (not relayed yet).
+async fn webhook_with_three_events(s: &PgStorage) -> Webhook {
+    let ann = stored_users(s, 1).await.remove(0);
+    let hook = webhook(ann.id(), &TaskEventKind::ALL, at(0));
+    s.insert(&hook).await.expect("webhook");
+    let t = task(ann.id(), at(0));
+    let tx = s.begin().await.expect("begin");
+    tx.tasks().insert(&t).await.expect("task");
+    let events: Vec<_> = (0..3).map(|_| event(TaskEventKind::Updated, &t)).collect();
+    tx.outbox().append(&events).await.expect("append");
+    tx.commit().await.expect("commit");
+    hook
+}
 
 /// How many statements `log` recorded since it was last read.
 fn statements(log: &StatementLog) -> usize {
@@ -26,15 +40,7 @@ fn statements(log: &StatementLog) -> usize {
 async fn every_queue_call_is_one_statement_and_attempts_are_logged() {
     // Arrange
     let (s, log) = fresh_storage_counting().await;
-    let ann = stored_users(&s, 1).await.remove(0);
-    let hook = webhook(ann.id(), &TaskEventKind::ALL, at(0));
-    s.insert(&hook).await.expect("webhook");
-    let t = task(ann.id(), at(0));
-    let tx = s.begin().await.expect("begin");
-    tx.tasks().insert(&t).await.expect("task");
-    let events: Vec<_> = (0..3).map(|_| event(TaskEventKind::Updated, &t)).collect();
-    tx.outbox().append(&events).await.expect("append");
-    tx.commit().await.expect("commit");
+    let hook = webhook_with_three_events(&s).await;
     let _ = log.take();
 
     // Act and Assert
@@ -250,15 +256,7 @@ async fn hot_updates(s: &PgStorage, want: i64) -> i64 {
 async fn a_claim_writes_only_the_lease_so_that_its_update_is_heap_only() {
     // Arrange: three due deliveries.
     let (s, _) = fresh_storage_counting().await;
-    let ann = stored_users(&s, 1).await.remove(0);
-    let hook = webhook(ann.id(), &TaskEventKind::ALL, at(0));
-    s.insert(&hook).await.expect("webhook");
-    let t = task(ann.id(), at(0));
-    let tx = s.begin().await.expect("begin");
-    tx.tasks().insert(&t).await.expect("task");
-    let events: Vec<_> = (0..3).map(|_| event(TaskEventKind::Updated, &t)).collect();
-    tx.outbox().append(&events).await.expect("append");
-    tx.commit().await.expect("commit");
+    let hook = webhook_with_three_events(&s).await;
     s.relay(10, at(1)).await.expect("relay");
     let due_times = "SELECT string_agg(next_attempt_at::text, ',' ORDER BY id) AS due FROM webhook_deliveries";
     let read_due = || async {
