@@ -61,7 +61,8 @@ unset REDIS_URL
 
 PIDS=()
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # CONT first: a stream client stopped by C_PAUSE=1 would not act on SIGTERM until continued.
+  for pid in "${PIDS[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
   if [ "${KEEP_DB:-}" != 1 ]; then
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null || true
