@@ -242,33 +242,45 @@ echo "3. load: pgbench (the limit) and wrk (TaskFlow$( [ "$REDIS" = 0 ] || echo 
   "${SECS}s each, $ROUNDS round(s)"
 # Each wrk run gets a fresh instance, stopped before the next run: no idle pool holds PostgreSQL connections while
 # pgbench needs 32 (the server is shared), and each run's peak memory (VmHWM) is its own.
+# The three runs of a round (limit, TaskFlow, TaskFlow + Redis) take turns going first: round 1 in that order, round 2
+# starting with TaskFlow, round 3 with TaskFlow + Redis, and so on, so that a drift of the machine during a round
+# (the later runs of a round were often the slower) does not always fall on the same column.
+measure_limit() { # req round
+  lim=$(run_pgbench "$LOG-$1.sql")
+  printf '%s\tlimit\t%s\t%s\n' "$1" "$2" "$lim" >>"$RESULTS"
+  if [ -f "$LOG-$1-nonotify.sql" ]; then
+    lim_nn=$(run_pgbench "$LOG-$1-nonotify.sql")
+    printf '%s\tnonotify\t%s\t%s\n' "$1" "$2" "$lim_nn" >>"$RESULTS"
+    lim="$lim (without pg_notify: $lim_nn)"
+  fi
+}
+measure_taskflow() { # req round
+  start "$P1"
+  wrk -t2 -c"$CONNS" -d"${WARMUP}s" -s "$LOG-$1.lua" "http://127.0.0.1:$P1" >/dev/null
+  tf=$(run_wrk "$P1" "$LOG-$1.lua")
+  printf '%s\ttaskflow\t%s\t%s\thwm_kib=%s\n' "$1" "$2" "$tf" "$(hwm "$SERVER")" >>"$RESULTS"
+  stop "$SERVER"
+}
+measure_redis() { # req round
+  start "$P2" redis
+  wrk -t2 -c"$CONNS" -d"${WARMUP}s" -s "$LOG-$1.lua" "http://127.0.0.1:$P2" >/dev/null
+  read -r h0 m0 <<<"$(cache_counts "$P2")"
+  tr=$(run_wrk "$P2" "$LOG-$1.lua")
+  read -r h1 m1 <<<"$(cache_counts "$P2")"
+  hit=$(python3 -c "h, m = $h1 - $h0, $m1 - $m0; print(f'{h / (h + m):.3f}' if h + m else '-')")
+  printf '%s\tredis\t%s\t%s\thwm_kib=%s\thit_rate=%s\n' "$1" "$2" "$tr" "$(hwm "$SERVER")" "$hit" >>"$RESULTS"
+  stop "$SERVER"
+}
+runs=(limit taskflow)
+[ "$REDIS" = 0 ] || runs+=(redis)
 for req in $REQUESTS; do
   lua "$req" >"$LOG-$req.lua"
   for round in $(seq "$ROUNDS"); do
-    lim=$(run_pgbench "$LOG-$req.sql")
-    printf '%s\tlimit\t%s\t%s\n' "$req" "$round" "$lim" >>"$RESULTS"
-    if [ -f "$LOG-$req-nonotify.sql" ]; then
-      lim_nn=$(run_pgbench "$LOG-$req-nonotify.sql")
-      printf '%s\tnonotify\t%s\t%s\n' "$req" "$round" "$lim_nn" >>"$RESULTS"
-      lim="$lim (without pg_notify: $lim_nn)"
-    fi
-    start "$P1"
-    wrk -t2 -c"$CONNS" -d"${WARMUP}s" -s "$LOG-$req.lua" "http://127.0.0.1:$P1" >/dev/null
-    tf=$(run_wrk "$P1" "$LOG-$req.lua")
-    printf '%s\ttaskflow\t%s\t%s\thwm_kib=%s\n' "$req" "$round" "$tf" "$(hwm "$SERVER")" >>"$RESULTS"
-    stop "$SERVER"
-    line="   $req round $round: limit $lim/s, TaskFlow ${tf%%$'\t'*}/s"
-    if [ "$REDIS" != 0 ]; then
-      start "$P2" redis
-      wrk -t2 -c"$CONNS" -d"${WARMUP}s" -s "$LOG-$req.lua" "http://127.0.0.1:$P2" >/dev/null
-      read -r h0 m0 <<<"$(cache_counts "$P2")"
-      tr=$(run_wrk "$P2" "$LOG-$req.lua")
-      read -r h1 m1 <<<"$(cache_counts "$P2")"
-      hit=$(python3 -c "h, m = $h1 - $h0, $m1 - $m0; print(f'{h / (h + m):.3f}' if h + m else '-')")
-      printf '%s\tredis\t%s\t%s\thwm_kib=%s\thit_rate=%s\n' "$req" "$round" "$tr" "$(hwm "$SERVER")" "$hit" >>"$RESULTS"
-      stop "$SERVER"
-      line+=", TaskFlow + Redis ${tr%%$'\t'*}/s (cache hits $hit)"
-    fi
+    turn=$(( (round - 1) % ${#runs[@]} ))
+    order=("${runs[@]:turn}" "${runs[@]:0:turn}")
+    for run in "${order[@]}"; do "measure_$run" "$req" "$round"; done
+    line="   $req round $round (${order[*]}): limit $lim/s, TaskFlow ${tf%%$'\t'*}/s"
+    [ "$REDIS" = 0 ] || line+=", TaskFlow + Redis ${tr%%$'\t'*}/s (cache hits $hit)"
     echo "$line"
   done
 done
