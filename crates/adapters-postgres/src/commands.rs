@@ -14,7 +14,7 @@ use taskflow_domain::task::{Task, Version};
 use uuid::Uuid;
 
 use crate::error::{bounded, corrupt};
-use crate::outbox::{APPENDED_COLUMNS, WORK_CHANNEL, deletion_row, event_row};
+use crate::outbox::{APPENDED_COLUMNS, deletion_row, event_row};
 use crate::read::Sql;
 use crate::rows::{owner_from, task_column_list, task_from, task_values, tasks};
 use crate::storage::PgStorage;
@@ -26,21 +26,18 @@ fn row_of(sql: &mut Sql, values: impl IntoIterator<Item = Value>) -> String {
     format!("({})", placeholders.join(", "))
 }
 
-/// A CTE named `appended` inserting `events` (guarded by `guard`, an SQL condition, when given), and one named
-/// `woke` that wakes the workers on commit if any was appended; `woke` must be referenced to run.
+/// A CTE named `appended` inserting `events` (guarded by `guard`, an SQL condition, when given). It sends no
+/// `NOTIFY`: the caller wakes the relays once the statement has returned (`wake.rs`).
 fn append_ctes(sql: &mut Sql, events: &[DomainEvent], guard: Option<&str>) -> String {
     if events.is_empty() {
-        return "appended AS (SELECT 1 WHERE false), woke AS (SELECT 1 WHERE false)".to_owned();
+        return "appended AS (SELECT 1 WHERE false)".to_owned();
     }
     let rows: Vec<String> = events.iter().map(|e| row_of(sql, event_row(e))).collect();
     let source = match guard {
         None => format!("VALUES {}", rows.join(", ")),
         Some(guard) => format!("SELECT * FROM (VALUES {}) v WHERE {guard}", rows.join(", ")),
     };
-    format!(
-        "appended AS (INSERT INTO outbox_events ({APPENDED_COLUMNS}) {source} RETURNING 1), \
-         woke AS (SELECT pg_notify('{WORK_CHANNEL}', '') FROM (SELECT 1 FROM appended LIMIT 1) AS any_row)"
-    )
+    format!("appended AS (INSERT INTO outbox_events ({APPENDED_COLUMNS}) {source} RETURNING 1)")
 }
 
 /// The scope as an extra `AND` clause, its owner bound in `sql`.
@@ -71,13 +68,15 @@ impl PgStorage {
         let appended = append_ctes(&mut sql, events, None);
         let text = format!(
             "WITH created AS (INSERT INTO tasks ({}) VALUES {row} RETURNING user_id), {appended} \
-             SELECT u.name AS owner_name, u.email AS owner_email, (SELECT count(*) FROM woke) AS woke \
-             FROM created c JOIN users u ON u.id = c.user_id",
+             SELECT u.name AS owner_name, u.email AS owner_email FROM created c JOIN users u ON u.id = c.user_id",
             columns.join(", ")
         );
         let row = bounded(self.deadline, self.held.query_one_raw(sql.into_statement(text))).await?;
         // The insert succeeded, so the owner exists in this statement's snapshot.
         let row = row.ok_or(RepoError::MissingReference)?;
+        if !events.is_empty() {
+            self.wake_relays();
+        }
         owner_from(&row, task.owner())
     }
 
@@ -98,11 +97,17 @@ impl PgStorage {
         let appended = append_ctes(&mut sql, events, Some("EXISTS (SELECT 1 FROM changed)"));
         let text = format!(
             "WITH changed AS (UPDATE tasks SET {} WHERE id = {id} AND version = {version} RETURNING 1), {appended} \
-             SELECT (SELECT count(*) FROM changed) AS changed, (SELECT count(*) FROM woke) AS woke",
+             SELECT (SELECT count(*) FROM changed) AS changed",
             sets.join(", ")
         );
         let row = bounded(self.deadline, self.held.query_one_raw(sql.into_statement(text))).await?;
-        if count_of(row.as_ref(), "changed")? == 0 { Err(RepoError::Conflict) } else { Ok(()) }
+        if count_of(row.as_ref(), "changed")? == 0 {
+            return Err(RepoError::Conflict);
+        }
+        if !events.is_empty() {
+            self.wake_relays();
+        }
+        Ok(())
     }
 
     /// `DELETE` the task within `scope` and append the event `deletion` makes of the row deleted, in one statement.
@@ -118,14 +123,17 @@ impl PgStorage {
         let event = deletion_row(deletion, "d", &mut sql);
         let text = format!(
             "WITH deleted AS (DELETE FROM tasks t WHERE t.id = {id}{clause} RETURNING {returning}), \
-             appended AS (INSERT INTO outbox_events ({APPENDED_COLUMNS}) SELECT {event} FROM deleted d RETURNING 1), \
-             woke AS (SELECT pg_notify('{WORK_CHANNEL}', '') FROM (SELECT 1 FROM appended LIMIT 1) AS any_row) \
-             SELECT {columns}, (SELECT count(*) FROM woke) AS woke FROM deleted d",
+             appended AS (INSERT INTO outbox_events ({APPENDED_COLUMNS}) SELECT {event} FROM deleted d RETURNING 1) \
+             SELECT {columns} FROM deleted d",
             returning = task_column_list("t"),
             columns = task_column_list("d"),
         );
         let row = bounded(self.deadline, self.held.query_one_raw(sql.into_statement(text))).await?;
-        row.as_ref().map(task_from).transpose()
+        let deleted = row.as_ref().map(task_from).transpose()?;
+        if deleted.is_some() {
+            self.wake_relays();
+        }
+        Ok(deleted)
     }
 
     /// The tasks among `ids` within `scope`, in one statement.
@@ -214,10 +222,15 @@ impl PgStorage {
         }
         ctes.push(format!("written AS ({})", written.join(" UNION ALL ")));
         ctes.push(append_ctes(&mut sql, events, Some("(SELECT yes FROM complete)")));
-        let text = format!("WITH {} SELECT id, (SELECT count(*) FROM woke) AS woke FROM written", ctes.join(", "));
+        let text = format!("WITH {} SELECT id FROM written", ctes.join(", "));
         let rows = bounded(self.deadline, self.held.query_all_raw(sql.into_statement(text))).await?;
-        rows.iter()
+        let written: Vec<TaskId> = rows
+            .iter()
             .map(|row| row.try_get::<Uuid>("", "id").map(TaskId::from_uuid).map_err(|e| corrupt("written id", e)))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        if !written.is_empty() && !events.is_empty() {
+            self.wake_relays();
+        }
+        Ok(written)
     }
 }

@@ -30,6 +30,7 @@ mod task_writes;
 pub mod testing;
 mod tombstones;
 mod tx;
+mod wake;
 mod webhooks;
 mod work_signal;
 
@@ -39,4 +40,5 @@ pub use outbox::{DELIVERY_CHANNEL, FEED_CHANNEL, WORK_CHANNEL};
 pub use seed::{PgSeeder, SEED_BATCH};
 pub use storage::{PgSettings, PgStorage, connect, connect_pool};
 pub use tx::PgTransaction;
+pub use wake::WAKE_SQL;
 pub use work_signal::{PgChannelSignal, PgWorkSignal};

@@ -19,6 +19,7 @@ use taskflow_domain::task::{Task, Version};
 use crate::error::map_db_err;
 use crate::held::Held;
 use crate::tx::PgTransaction;
+use crate::wake::RelayWake;
 use taskflow_application::ports::{ComponentHealth, HealthProbe};
 
 /// Connection-pool settings.
@@ -137,6 +138,8 @@ pub struct PgStorage {
     pub(crate) held: Held,
     /// How long any one statement may take, measured in the client (see [`crate::error::bounded`]).
     pub(crate) deadline: Duration,
+    /// Wakes the relays after a request's statement appended events (instead of a `NOTIFY` in the statement).
+    pub(crate) wake: RelayWake,
     /// Something that must live as long as any clone of the storage (a test database's drop guard).
     lease: Option<Lease>,
 }
@@ -156,7 +159,8 @@ impl PgStorage {
     #[must_use]
     pub fn new(db: DatabaseConnection) -> Self {
         let held = Held::new(&db, None);
-        Self { db, held, deadline: PgSettings::new("").statement_timeout + CLIENT_DEADLINE_MARGIN, lease: None }
+        let deadline = PgSettings::new("").statement_timeout + CLIENT_DEADLINE_MARGIN;
+        Self { db, held, deadline, wake: RelayWake::default(), lease: None }
     }
 
     /// Bounds every statement, in the client too, by `timeout` (plus a small margin that lets the server's own
@@ -194,6 +198,11 @@ impl PgStorage {
     pub fn connections(&self) -> (u32, usize) {
         let pool = self.db.get_postgres_connection_pool();
         (pool.size(), pool.num_idle() + self.held.parked())
+    }
+
+    /// Owes the relays a wake-up: a statement of a request appended events and has committed (see `wake.rs`).
+    pub(crate) fn wake_relays(&self) {
+        self.wake.poke(|| (*self.db.get_postgres_connection_pool().connect_options()).clone());
     }
 
     /// The underlying pool.

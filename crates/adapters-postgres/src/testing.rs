@@ -208,7 +208,9 @@ pub async fn fresh_storage_counting() -> (PgStorage, StatementLog) {
 
 /// Round trips on the wire: a proxy between a pool and PostgreSQL that counts the messages after which a client
 /// waits for the server, a simple `Query` (`BEGIN`, `COMMIT`, ...) or a `Sync` (the end of an extended-protocol
-/// exchange: one prepared statement's execution, or a pool's ping). Connect a pool to [`RoundTripCounter::url`].
+/// exchange: one prepared statement's execution, or a pool's ping). The relays' wake-up ([`crate::WAKE_SQL`]), sent
+/// after a request's statement by a task that the request does not wait for, is not counted. Connect a pool to
+/// [`RoundTripCounter::url`].
 #[derive(Debug, Clone)]
 pub struct RoundTripCounter {
     url: String,
@@ -261,8 +263,8 @@ impl RoundTripCounter {
     }
 }
 
-/// Copies the client's messages to the server, counting `Query` and `Sync`. The first message (startup) has no
-/// type byte.
+/// Copies the client's messages to the server, counting `Query` (except the relays' wake-up) and `Sync`. The
+/// first message (startup) has no type byte.
 async fn forward_counting(
     mut from: tokio::net::tcp::OwnedReadHalf,
     to: &mut tokio::net::tcp::OwnedWriteHalf,
@@ -282,7 +284,10 @@ async fn forward_counting(
         };
         let mut body = vec![0_u8; (length as usize).saturating_sub(4)];
         from.read_exact(&mut body).await?;
-        if kind == b'Q' || kind == b'S' {
+        // The relays' wake-up is sent after a request's statement by a task of the storage, which the request does
+        // not wait for (`wake.rs`): not one of its round trips.
+        let wake = kind == b'Q' && body.strip_suffix(&[0]) == Some(crate::WAKE_SQL.as_bytes());
+        if (kind == b'Q' && !wake) || kind == b'S' {
             count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
         if kind == 0 {
