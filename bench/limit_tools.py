@@ -103,8 +103,11 @@ def log_entries(text, db):
 
 # Statements of the instance's background jobs, which may fall in a request's window: the live-event hub reads the
 # feed's head and what was published (every second, and on every NOTIFY, so after each create), the revocation list
-# is refreshed. They are shown apart and neither counted nor put in a pgbench script.
+# is refreshed, and the waker sends the relays' wake-up after a create, update, delete or batch (one at a time, at most
+# one per 2 ms per instance however many commits it covers; the request does not wait for it: crates/adapters-postgres
+# src/wake.rs). They are shown apart and neither counted nor put in a pgbench script.
 BACKGROUND = [
+    (re.compile(r"^\s*SELECT pg_notify\('taskflow_work', ''\)\s*$"), "relays' wake-up (after the commit, coalesced)"),
     (re.compile(r"^\s*SELECT coalesce\(max\(stream_pos\), 0\) AS head FROM outbox_events"), "live-event hub: feed head"),
     (re.compile(r"^\s*SELECT stream_pos, .* FROM outbox_events WHERE", re.S), "live-event hub: published events"),
     (re.compile(r"^\s*SELECT user_id, deleted_at FROM user_tombstones WHERE"), "revocation refresh"),
