@@ -3,7 +3,7 @@
 //! A `NOTIFY` sent inside the committing transaction takes a lock that PostgreSQL holds until that commit is flushed,
 //! and only one transaction of the database holds it at a time (`PreCommit_Notify` in its `async.c`): every
 //! notifying commit waits for the one before it, WAL flush included. `bench/limit.sh` measured the same `INSERT`
-//! at 1,400-1,800/s with the `pg_notify` and 2,400-3,100/s without it, and `POST /tasks` at 1,340/s with it in the
+//! at 1,250-1,800/s with the `pg_notify` and 2,300-3,100/s without it, and `POST /tasks` at 1,340/s with it in the
 //! statement and 2,480/s without. So the request statements (create, update, delete, batch) send none. Once one has
 //! returned having appended events, [`RelayWake::poke`] asks a task of the storage to send one
 //! `SELECT pg_notify('taskflow_work', '')` on a connection of its own; pokes that arrive while one is being sent
