@@ -8,7 +8,8 @@
 //! returned having appended events, [`RelayWake::poke`] asks a task of the storage to send one
 //! `SELECT pg_notify('taskflow_work', '')` on a connection of its own; pokes that arrive while one is being sent
 //! are answered by a single next one. One wake-up in flight at a time, at most one per [`MIN_GAP`], however many
-//! commits: the lock is taken by the wake-ups alone, never by a request.
+//! commits: the lock is taken by the wake-ups alone, never by a request. After a failed wake-up the next waits
+//! 100 ms, doubling up to 10 s (as the listener's reconnections do).
 //!
 //! Still only once the work is committed (the poke follows the statement's answer), on every instance (the
 //! notification goes through PostgreSQL to every listener). A request dropped at its `.await` after its commit but
@@ -24,6 +25,8 @@ use sea_orm::sqlx::{self, Connection as _};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+use crate::work_signal::{MAX_BACKOFF, MIN_BACKOFF};
 
 /// The wake-up: the relays listen on `taskflow_work` ([`crate::WORK_CHANNEL`]). Sent as a simple query, so that a
 /// proxy counting a request's round trips can tell it apart (`testing::RoundTripCounter`).
@@ -74,7 +77,9 @@ impl RelayWake {
 
 async fn run(pending: Arc<Notify>, options: PgConnectOptions, stop: CancellationToken) {
     let mut connection = None;
-    let mut failing = false;
+    // After a failure, the wait before the next attempt: connecting again every 2 ms to a server that refuses
+    // connections (`too many clients`) while the requests' pool still works would cost it a backend per attempt.
+    let mut backoff: Option<Duration> = None;
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -86,20 +91,26 @@ async fn run(pending: Arc<Notify>, options: PgConnectOptions, stop: Cancellation
             Ok(Err(err)) => Some(err.to_string()),
             Err(_) => Some("timed out".to_owned()),
         };
-        match error {
-            None if std::mem::take(&mut failing) => tracing::info!("relays are woken after commits again"),
-            None => {}
+        let pause = match error {
+            None => {
+                if backoff.take().is_some() {
+                    tracing::info!("relays are woken after commits again");
+                }
+                MIN_GAP
+            }
             Some(error) => {
                 // Dropped with whatever it was doing: the next wake-up connects afresh.
                 connection = None;
-                if !std::mem::replace(&mut failing, true) {
+                let pause = backoff.map_or(MIN_BACKOFF, |b| (b * 2).min(MAX_BACKOFF));
+                if backoff.replace(pause).is_none() {
                     tracing::warn!(error, "cannot wake the relays after a commit; they find the work by polling");
                 }
+                pause
             }
-        }
+        };
         tokio::select! {
             () = stop.cancelled() => return,
-            () = tokio::time::sleep_until(started + MIN_GAP) => {}
+            () = tokio::time::sleep_until(started + pause) => {}
         }
     }
 }
@@ -115,6 +126,8 @@ async fn wake(connection: &mut Option<PgConnection>, options: &PgConnectOptions)
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
     use sea_orm::sqlx::Executor as _;
@@ -159,5 +172,33 @@ mod tests {
         // Act & Assert: a later commit is woken for too
         wake.poke(|| unreachable!("the waker is running"));
         assert_eq!(next(&mut listener).await, WORK_CHANNEL);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_refuses_the_waker_is_tried_again_with_backoff_not_at_every_commit() {
+        // Arrange: a "server" that counts connections and closes each at once
+        let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = server.local_addr().expect("address").port();
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&attempts);
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = server.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                drop(socket);
+            }
+        });
+        let options = PgConnectOptions::new().host("127.0.0.1").port(port).username("nobody");
+        let wake = RelayWake::default();
+
+        // Act: a commit every millisecond for a second
+        let until = tokio::time::Instant::now() + Duration::from_secs(1);
+        while tokio::time::Instant::now() < until {
+            wake.poke(|| options.clone());
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+
+        // Assert: 100, 200, 400 ms apart after the first failure, not every 2 ms (about 500)
+        let attempts = attempts.load(Ordering::SeqCst);
+        assert!((1..=6).contains(&attempts), "{attempts} connection attempts in a second");
     }
 }

@@ -21,9 +21,9 @@ use crate::outbox::{DELIVERY_CHANNEL, FEED_CHANNEL, WORK_CHANNEL};
 use crate::storage::PgStorage;
 
 /// The first wait before reconnecting after a failure; it doubles up to [`MAX_BACKOFF`].
-const MIN_BACKOFF: Duration = Duration::from_millis(100);
+pub(crate) const MIN_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest wait between reconnection attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
