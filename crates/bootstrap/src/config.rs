@@ -103,6 +103,9 @@ pub struct Config {
     pub webhook_max_in_flight_per_receiver: u32,
     /// `EVENT_KEEP_ALIVE_SECS`: how long an event stream may stay silent before a keep-alive comment (1 to 15).
     pub event_keep_alive_secs: u32,
+    /// `EVENT_BATCH_MS`: the least time between two reads of the event log by the live event hub (0 to 1,000); what
+    /// commits meanwhile reaches each stream in one write. Only delays events while they come faster than this.
+    pub event_batch_ms: u32,
     /// `EVENT_STREAM_BUFFER`: events one stream may have waiting; past that its client is too slow and is dropped.
     pub event_stream_buffer: u32,
     /// `EVENT_STREAMS_MAX`: event streams one instance holds at most (more are refused with 503).
@@ -149,6 +152,7 @@ impl Default for Config {
             webhook_max_in_flight: 64,
             webhook_max_in_flight_per_receiver: 8,
             event_keep_alive_secs: 15,
+            event_batch_ms: 50,
             event_stream_buffer: 256,
             event_streams_max: 16_384,
             event_streams_per_user: 128,
@@ -165,7 +169,7 @@ impl Default for Config {
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(String);
 
-const VARIABLES: [&str; 34] = [
+const VARIABLES: [&str; 35] = [
     "HOST",
     "PORT",
     "DATABASE_URL",
@@ -193,6 +197,7 @@ const VARIABLES: [&str; 34] = [
     "WEBHOOK_MAX_IN_FLIGHT",
     "WEBHOOK_MAX_IN_FLIGHT_PER_RECEIVER",
     "EVENT_KEEP_ALIVE_SECS",
+    "EVENT_BATCH_MS",
     "EVENT_STREAM_BUFFER",
     "EVENT_STREAMS_MAX",
     "EVENT_STREAMS_PER_USER",
@@ -264,6 +269,10 @@ impl Config {
         // The contract: a comment at least every 15 s.
         if !(1..=15).contains(&self.event_keep_alive_secs) {
             return Err(ConfigError("EVENT_KEEP_ALIVE_SECS: must be from 1 to 15".into()));
+        }
+        // The contract: an event reaches the other instances' streams within 1 s.
+        if self.event_batch_ms > 1_000 {
+            return Err(ConfigError("EVENT_BATCH_MS: must be from 0 to 1000".into()));
         }
         // The contract: 20 simultaneous requests to one instance are served, not shed.
         if self.max_in_flight_requests < 20 {

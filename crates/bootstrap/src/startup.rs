@@ -35,6 +35,7 @@ pub fn app_state(backends: &Backends, config: &Config) -> AppState {
         stream_buffer: config.event_stream_buffer as usize,
         max_streams: config.event_streams_max as usize,
         max_streams_per_user: config.event_streams_per_user as usize,
+        batch_interval: Duration::from_millis(u64::from(config.event_batch_ms)),
         ..LiveSettings::default()
     };
     AppState {

@@ -19,6 +19,7 @@ mod tests;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::channel::mpsc;
@@ -51,11 +52,21 @@ pub struct LiveSettings {
     pub max_streams_per_user: usize,
     /// Events read from the feed per statement, by the hub and by replays.
     pub page: usize,
+    /// The least time between two reads of the feed by the hub's loop: what commits meanwhile is read at once and
+    /// reaches each stream in one write, not one write per event. After a quiet spell the hub reads at once, so this
+    /// delays events only while they come faster than it. Zero: a read per signal.
+    pub batch_interval: Duration,
 }
 
 impl Default for LiveSettings {
     fn default() -> Self {
-        Self { stream_buffer: 256, max_streams: 16_384, max_streams_per_user: 128, page: 500 }
+        Self {
+            stream_buffer: 256,
+            max_streams: 16_384,
+            max_streams_per_user: 128,
+            page: 500,
+            batch_interval: Duration::from_millis(50),
+        }
     }
 }
 
@@ -71,7 +82,9 @@ pub struct LiveEvent {
 }
 
 impl LiveEvent {
-    fn new(position: FeedPosition, event: DomainEvent) -> Self {
+    /// `event`, published at `position`, not encoded yet.
+    #[must_use]
+    pub fn new(position: FeedPosition, event: DomainEvent) -> Self {
         Self { position, event, encoded: OnceLock::new() }
     }
 
