@@ -8,13 +8,13 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use futures::future::{AbortHandle, Abortable, Aborted};
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 
 use crate::parse_errors::ProblemOnParseError;
@@ -36,13 +36,16 @@ impl Default for ServerSettings {
 
 /// Closes the connection a request came on, whatever it is doing (say, stuck writing to a client that stopped
 /// reading). Every request served by [`serve`] carries one in its extensions.
+///
+/// An abort handle rather than a cancellation token: the connection's future checks it at every poll, which for an
+/// event stream is every event, and an abort is one atomic load where a token's check takes a lock.
 #[derive(Debug, Clone)]
-pub struct ConnectionCloser(CancellationToken);
+pub struct ConnectionCloser(AbortHandle);
 
 impl ConnectionCloser {
     /// Closes the connection now; what it was sending is lost.
     pub fn close(&self) {
-        self.0.cancel();
+        self.0.abort();
     }
 }
 
@@ -124,8 +127,8 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let app = router.clone();
-                let closer = ConnectionCloser(CancellationToken::new());
-                let close = closer.0.clone();
+                let (abort, close) = AbortHandle::new_pair();
+                let closer = ConnectionCloser(abort);
                 let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                     req.extensions_mut().insert(ConnectInfo(peer));
                     req.extensions_mut().insert(closer.clone());
@@ -147,11 +150,10 @@ pub async fn serve(
                             Ok(Err(_)) | Err(_) => Ok(()),
                         }
                     };
-                    tokio::select! {
-                        ended = served => if let Err(error) = ended {
-                            tracing::debug!(%error, "connection ended with an error");
-                        },
-                        () = close.cancelled() => tracing::debug!("connection closed by the server"),
+                    match Abortable::new(served, close).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(error)) => tracing::debug!(%error, "connection ended with an error"),
+                        Err(Aborted) => tracing::debug!("connection closed by the server"),
                     }
                 });
             }
