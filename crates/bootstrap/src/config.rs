@@ -103,8 +103,9 @@ pub struct Config {
     pub webhook_max_in_flight_per_receiver: u32,
     /// `EVENT_KEEP_ALIVE_SECS`: how long an event stream may stay silent before a keep-alive comment (1 to 15).
     pub event_keep_alive_secs: u32,
-    /// `EVENT_BATCH_MS`: the least time between two reads of the event log by the live event hub (0 to 1,000); what
-    /// commits meanwhile reaches each stream in one write. Only delays events while they come faster than this.
+    /// `EVENT_BATCH_MS`: once a read of the live event hub pushed 64 events to streams or more, the least time
+    /// before its next read (0 to 1,000): what commits meanwhile reaches each stream in one write. Light fan-out is
+    /// read at once.
     pub event_batch_ms: u32,
     /// `EVENT_STREAM_BUFFER`: events one stream may have waiting; past that its client is too slow and is dropped.
     pub event_stream_buffer: u32,
@@ -327,6 +328,7 @@ mod tests {
             assert_eq!((c.rate_limit_per_minute, c.rate_limit_auth_per_minute), (100, 10));
             assert!(c.database_url.is_none() && c.redis_url.is_none() && c.worker && !c.trust_proxy);
             assert_eq!((c.shutdown_grace_secs, c.max_in_flight_requests), (20, 256));
+            assert_eq!((c.event_keep_alive_secs, c.event_batch_ms), (15, 50));
             Ok(())
         });
     }
@@ -355,6 +357,8 @@ mod tests {
             ("HOST", "not an ip"),
             ("SHUTDOWN_GRACE_SECS", "0"),
             ("MAX_IN_FLIGHT_REQUESTS", "19"),
+            ("EVENT_BATCH_MS", "1001"),
+            ("EVENT_KEEP_ALIVE_SECS", "16"),
             ("RUST_LOG", "info,sqlx=loud"),
             ("RUST_LOG", "taskflow=[{"),
         ] {

@@ -52,10 +52,14 @@ pub struct LiveSettings {
     pub max_streams_per_user: usize,
     /// Events read from the feed per statement, by the hub and by replays.
     pub page: usize,
-    /// The least time between two reads of the feed by the hub's loop: what commits meanwhile is read at once and
-    /// reaches each stream in one write, not one write per event. After a quiet spell the hub reads at once, so this
-    /// delays events only while they come faster than it. Zero: a read per signal.
+    /// Once a read of the hub's loop has pushed [`Self::batch_after`] events to streams or more, the least time
+    /// before the next read: what commits meanwhile is read at once and reaches each stream in one write, not one
+    /// write per event. A read that pushed fewer, or a signal after a quiet spell, is followed by a read at once.
+    /// Zero: a read per signal.
     pub batch_interval: Duration,
+    /// How many events pushed to streams by one read (one per event per stream) make the hub busy enough to batch
+    /// its next read.
+    pub batch_after: u64,
 }
 
 impl Default for LiveSettings {
@@ -66,6 +70,7 @@ impl Default for LiveSettings {
             max_streams_per_user: 128,
             page: 500,
             batch_interval: Duration::from_millis(50),
+            batch_after: 64,
         }
     }
 }
@@ -263,23 +268,23 @@ impl LiveEvents {
         matches!(self.lock().phase, Phase::Open(_))
     }
 
-    /// Reads the events published since the last poll and pushes them to the streams; returns how many were read.
-    /// With no stream open it reads nothing. Meant to be called by one task at a time (the instance's hub loop).
+    /// Reads the events published since the last poll and pushes them to the streams; returns how many it pushed
+    /// (one per event per stream that took it). With no stream open it reads nothing. Meant to be called by one task
+    /// at a time (the instance's hub loop).
     ///
     /// # Errors
     /// The feed's, when it cannot be read; the hub stays where it was, and the next poll reads the same events.
-    pub async fn poll(&self) -> Result<usize, RepoError> {
+    pub async fn poll(&self) -> Result<u64, RepoError> {
         if self.lock().count == 0 {
             // Nobody to push to: nothing to read, not even the head (a wake-up comes with every publication). The
             // first stream to open moves the hub to where the feed stands then (`subscribe`).
             return Ok(0);
         }
-        let mut read = 0;
+        let mut total = 0;
         loop {
-            let Phase::Open(after) = self.lock().phase else { return Ok(read) };
+            let Phase::Open(after) = self.lock().phase else { return Ok(total) };
             let batch = self.feed.published(after, None, None, self.settings.page).await?;
             let full = batch.len() == self.settings.page;
-            read += batch.len();
             let mut pushed = 0;
             let mut hub = self.lock();
             for (position, event) in batch {
@@ -292,8 +297,9 @@ impl LiveEvents {
             }
             drop(hub);
             metrics::counter!(EVENT_STREAM_EVENTS).increment(pushed);
+            total += pushed;
             if !full {
-                return Ok(read);
+                return Ok(total);
             }
         }
     }
