@@ -3,7 +3,7 @@
 //!
 //! The body is written here rather than with axum's `Sse`, for what a stream costs per event: every frame of the
 //! body is a wake-up of the connection, a `send` and, on loopback, the receiving side's TCP too, whatever its size.
-//! So the body sends all the events that are ready when it is polled as one frame (the hub hands a stream what
+//! So the body sends all the events that are ready when it is polled as one frame (a busy hub hands a stream what
 //! committed within its batch interval at once), each event's text is made once and copied by every stream that
 //! sends it, and the keep-alive timer is re-armed when it fires rather than at every event (`Sse` resets it per
 //! event, a lock on the runtime's timer wheel each time).
@@ -140,8 +140,9 @@ impl<S: Stream<Item = Result<Arc<LiveEvent>, AppError>> + Unpin> Stream for Even
 /// see after that one, then the live ones, with no gap and no duplicate. The stream ends when the access token it
 /// was opened with expires (reconnect with a fresh one), when the user is deleted, and when the instance shuts down;
 /// a client that does not keep up is disconnected (it resumes with `Last-Event-ID`). Opening counts once against
-/// the rate limit; a user may hold 128 streams at once on one instance. While events come faster than one per
-/// 50 ms (`EVENT_BATCH_MS`), an instance sends those of each 50 ms together, in one chunk.
+/// the rate limit; a user may hold 128 streams at once on one instance. Events that are ready together are sent
+/// together, in one chunk; an instance whose streams are busy (one read of the log fanning out to 64 deliveries or
+/// more) reads at most every 50 ms (`EVENT_BATCH_MS`), so its events may arrive up to 50 ms later, in batches.
 #[utoipa::path(get, path = "/events", tag = "events", security(("bearer" = [])),
     params(("Last-Event-ID" = Option<String>, Header,
         description = "The id of the last event received; the stream resumes right after it.")),
